@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { DEFINITION_LIMITS } from './limits.ts';
+
+/** A `{{ path }}` template over the run input, predecessor outputs and (in tools) the model's arguments. */
+const template = z.string().max(DEFINITION_LIMITS.maxTemplateLength);
+const name = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must start with a letter and use only letters, digits, _ . -');
+
+/** JSON Schema object, passed through to providers for structured output and tool parameters. */
+const jsonSchemaObject = z.record(z.string(), z.unknown());
+
+export const llmConfigSchema = z.strictObject({
+  /** Provider name from the worker's configuration (`openai`, `anthropic`, `simulated`, ...). */
+  provider: name,
+  model: z.string().min(1).max(200),
+  system: template.optional(),
+  prompt: template.min(1),
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.number().int().min(1).max(200_000).optional(),
+  /** Ask for JSON that matches this schema, where the provider supports it. */
+  responseFormat: z
+    .strictObject({ type: z.literal('json_schema'), name, schema: jsonSchemaObject })
+    .optional(),
+});
+
+const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+
+export const connectorConfigSchema = z.strictObject({
+  method: httpMethod.default('GET'),
+  url: template.min(1),
+  headers: z.record(z.string().min(1).max(200), template).optional(),
+  query: z.record(z.string().min(1).max(200), template).optional(),
+  /** A string template, or a JSON value whose strings are templates. */
+  body: z.unknown().optional(),
+  /** Name of a credential from the worker's configuration; its headers are added at request time. */
+  credential: name.optional(),
+  timeoutMs: z.number().int().min(1).max(300_000).optional(),
+  maxResponseBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(50 * 1024 * 1024)
+    .optional(),
+  responseType: z.enum(['json', 'text', 'auto']).default('auto'),
+});
+
+export const ragConfigSchema = z.strictObject({
+  collection: name,
+  query: template.min(1),
+  topK: z.number().int().min(1).max(100).default(5),
+  /** Equality filter on chunk metadata. */
+  filter: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
+const toolBase = { name, description: z.string().min(1).max(2_000) };
+
+export const httpToolSchema = z.strictObject({
+  ...toolBase,
+  type: z.literal('http'),
+  method: httpMethod.default('GET'),
+  /** Templates may read the model's arguments as `{{ args.<name> }}`. */
+  url: template.min(1),
+  headers: z.record(z.string().min(1).max(200), template).optional(),
+  body: z.unknown().optional(),
+  credential: name.optional(),
+  /** JSON Schema of the arguments the model must supply. */
+  parameters: jsonSchemaObject.default({ type: 'object', properties: {} }),
+  timeoutMs: z.number().int().min(1).max(300_000).optional(),
+});
+
+export const ragToolSchema = z.strictObject({
+  ...toolBase,
+  type: z.literal('rag'),
+  collection: name,
+  topK: z.number().int().min(1).max(100).default(5),
+});
+
+export const llmToolSchema = z.strictObject({
+  ...toolBase,
+  type: z.literal('llm'),
+  provider: name,
+  model: z.string().min(1).max(200),
+  system: template.optional(),
+  /** Templates may read the model's arguments as `{{ args.<name> }}`. */
+  prompt: template.min(1),
+  parameters: jsonSchemaObject.default({ type: 'object', properties: {} }),
+});
+
+export const agentToolSchema = z.discriminatedUnion('type', [httpToolSchema, ragToolSchema, llmToolSchema]);
+
+export const agentConfigSchema = z.strictObject({
+  name,
+  provider: name,
+  model: z.string().min(1).max(200),
+  system: template.optional(),
+  prompt: template.min(1),
+  tools: z.array(agentToolSchema).max(DEFINITION_LIMITS.maxTools).default([]),
+  maxSteps: z.number().int().min(1).max(50).default(8),
+  maxTokens: z.number().int().min(1).max(200_000).optional(),
+  budget: z
+    .strictObject({
+      maxTotalTokens: z.number().int().min(1).optional(),
+      maxCostUsd: z.number().positive().optional(),
+    })
+    .optional(),
+});
+
+export type LlmNodeConfig = z.infer<typeof llmConfigSchema>;
+export type ConnectorNodeConfig = z.infer<typeof connectorConfigSchema>;
+export type RagNodeConfig = z.infer<typeof ragConfigSchema>;
+export type AgentNodeConfig = z.infer<typeof agentConfigSchema>;
+export type AgentTool = z.infer<typeof agentToolSchema>;
+export type HttpTool = z.infer<typeof httpToolSchema>;
+export type RagTool = z.infer<typeof ragToolSchema>;
+export type LlmTool = z.infer<typeof llmToolSchema>;
+
+export const NODE_CONFIG_SCHEMAS = {
+  llm: llmConfigSchema,
+  agent: agentConfigSchema,
+  connector: connectorConfigSchema,
+  rag: ragConfigSchema,
+} as const;
+
+export type NodeType = keyof typeof NODE_CONFIG_SCHEMAS;
+export const NODE_TYPES = Object.keys(NODE_CONFIG_SCHEMAS) as NodeType[];
+
+export interface NodeConfigByType {
+  llm: LlmNodeConfig;
+  agent: AgentNodeConfig;
+  connector: ConnectorNodeConfig;
+  rag: RagNodeConfig;
+}
+
+export function isNodeType(value: unknown): value is NodeType {
+  return typeof value === 'string' && Object.hasOwn(NODE_CONFIG_SCHEMAS, value);
+}

@@ -1,0 +1,43 @@
+/**
+ * Every error code the product returns, with the HTTP status it maps to. Codes are stable strings that
+ * clients may branch on; messages are for humans and say what to fix.
+ */
+export const ERROR_CODES = {
+  // Workflow definitions
+  invalid_definition: 400,
+  unknown_node_type: 400,
+  duplicate_node_id: 400,
+  unknown_dependency: 400,
+  workflow_cycle: 400,
+  unknown_template_reference: 400,
+  definition_too_large: 400,
+  // Run requests
+  invalid_request: 400,
+  invalid_input: 400,
+  input_too_large: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  idempotency_conflict: 409,
+  run_not_cancellable: 409,
+  // Auth and lookup
+  unauthorized: 401,
+  not_found: 404,
+  // Execution (recorded on nodes and runs, not returned by the API)
+  template_variable_missing: 422,
+  node_failed: 500,
+  node_timeout: 504,
+  run_timeout: 504,
+  provider_error: 502,
+  provider_rejected: 422,
+  connector_error: 502,
+  connector_blocked: 403,
+  tool_error: 502,
+  budget_exceeded: 422,
+  executor_not_found: 500,
+  cancelled: 409,
+  // Infrastructure
+  dependency_unavailable: 503,
+  internal_error: 500,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,53 @@
+export { ancestorsOf, rootNodes, successorsOf } from './definition/graph.ts';
+export { DEFINITION_LIMITS, jsonByteLength } from './definition/limits.ts';
+export {
+  type AgentNodeConfig,
+  type AgentTool,
+  type ConnectorNodeConfig,
+  type HttpTool,
+  isNodeType,
+  type LlmNodeConfig,
+  type LlmTool,
+  NODE_CONFIG_SCHEMAS,
+  NODE_TYPES,
+  type NodeConfigByType,
+  type NodeType,
+  type RagNodeConfig,
+  type RagTool,
+} from './definition/node-configs.ts';
+export { formatIssues, parseWorkflowDefinition } from './definition/parse-definition.ts';
+export { parseRunInput } from './definition/parse-run-input.ts';
+export {
+  type BackoffPolicy,
+  NODE_ID_PATTERN,
+  type RetryPolicy,
+  type WorkflowDefinition,
+  type WorkflowNode,
+  type WorkflowNodeOf,
+} from './definition/workflow-schema.ts';
+export { ERROR_CODES, type ErrorCode } from './errors/error-codes.ts';
+export { FlowtraceError, type FlowtraceErrorOptions, isFlowtraceError } from './errors/flowtrace-error.ts';
+export {
+  isRetryable,
+  PermanentNodeError,
+  TransientNodeError,
+  type TransientNodeErrorOptions,
+} from './errors/node-errors.ts';
+export type {
+  AgentStepRecord,
+  ExecutionLedger,
+  JsonPrimitive,
+  JsonValue,
+  Logger,
+  ModelCallRecord,
+  NodeExecutionContext,
+  NodeExecutor,
+} from './executor/node-executor.ts';
+export {
+  jsonTemplateStrings,
+  renderJsonTemplate,
+  renderTemplate,
+  type TemplateReference,
+  type TemplateScope,
+  templateReferences,
+} from './template/template.ts';
