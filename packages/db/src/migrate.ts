@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+
+/** The repository's migration folders (drizzle-kit output). */
+export const MIGRATIONS = {
+  core: fileURLToPath(new URL('../../../drizzle/core', import.meta.url)),
+  vector: fileURLToPath(new URL('../../../drizzle/vector', import.meta.url)),
+} as const;
+
+export type MigrationSet = keyof typeof MIGRATIONS;
+
+/**
+ * Applies a migration set. Core and vector migrations keep separate journals, so the vector store may live
+ * in the same database (the default) or in another one with pgvector (`VECTOR_DATABASE_URL`).
+ */
+export async function migrateDatabase(url: string, set: MigrationSet = 'core'): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    // One migrator at a time per database, so that several processes starting together do not race.
+    await sql`select pg_advisory_lock(hashtext(${`flowtrace-migrate-${set}`}))`;
+    await migrate(drizzle(sql), {
+      migrationsFolder: MIGRATIONS[set],
+      migrationsTable: set === 'core' ? '__drizzle_migrations' : '__drizzle_migrations_vector',
+      migrationsSchema: 'drizzle',
+    });
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,1 @@
+export { createTestDatabase, type TestDatabase, testAdminUrl } from './test-database.ts';

@@ -1,0 +1,39 @@
+import FastifyOtel from '@fastify/otel';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+
+export type FastifyOtelPlugin = ReturnType<
+  InstanceType<typeof FastifyOtel.FastifyOtelInstrumentation>['plugin']
+>;
+
+export function createInstrumentations(options: { ignoredPaths: readonly string[] }): {
+  instrumentations: Instrumentation[];
+  fastifyPlugin: FastifyOtelPlugin;
+} {
+  const ignored = new Set(options.ignoredPaths);
+  const pathOf = (url: string | undefined): string => (url ?? '').split('?')[0] ?? '';
+  const fastify = new FastifyOtel.FastifyOtelInstrumentation({
+    ignorePaths: (route) => ignored.has(route.url),
+    // One span per request handler is enough; a span per lifecycle hook adds noise, not insight.
+    instrumentHooks: false,
+  });
+  const instrumentations: Instrumentation[] = [
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (request) => ignored.has(pathOf(request.url)),
+    }),
+    new UndiciInstrumentation(),
+    new IORedisInstrumentation({
+      // BullMQ runs several Redis commands per job outside any span (lock renewal, fetching, moving to
+      // completed). Keep only commands issued inside one of our spans, such as the enqueue.
+      requireParentSpan: true,
+      // Job data holds run input: record the command name only, never its arguments.
+      dbStatementSerializer: (command) => command,
+    }),
+    new PinoInstrumentation(),
+    fastify,
+  ];
+  return { instrumentations, fastifyPlugin: fastify.plugin() };
+}

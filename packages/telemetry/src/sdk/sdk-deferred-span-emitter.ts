@@ -1,0 +1,55 @@
+import {
+  createTraceState,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { DeferredSpan, DeferredSpanEmitter } from '../tracing/deferred-span.ts';
+import type { PresetIdGenerator } from './preset-id-generator.ts';
+
+/** Emits deferred spans through the SDK tracer, with their preset ids and original start time. */
+export class SdkDeferredSpanEmitter implements DeferredSpanEmitter {
+  readonly #tracer: Tracer;
+  readonly #ids: PresetIdGenerator;
+
+  constructor(deps: { tracer: Tracer; ids: PresetIdGenerator }) {
+    this.#tracer = deps.tracer;
+    this.#ids = deps.ids;
+  }
+
+  emit(deferred: DeferredSpan): void {
+    const parent =
+      deferred.parentSpanId === undefined
+        ? ROOT_CONTEXT
+        : trace.setSpanContext(ROOT_CONTEXT, {
+            traceId: deferred.traceId,
+            spanId: deferred.parentSpanId,
+            traceFlags: deferred.traceFlags,
+            isRemote: true,
+            ...(deferred.traceState ? { traceState: createTraceState(deferred.traceState) } : {}),
+          });
+    const span = this.#ids.withPresetIds({ traceId: deferred.traceId, spanId: deferred.spanId }, () =>
+      this.#tracer.startSpan(
+        deferred.name,
+        {
+          kind: deferred.kind ?? SpanKind.INTERNAL,
+          startTime: deferred.startTime,
+          ...(deferred.attributes ? { attributes: deferred.attributes } : {}),
+          ...(deferred.links ? { links: deferred.links } : {}),
+        },
+        parent,
+      ),
+    );
+    if (deferred.error) {
+      span.addEvent('exception', {
+        'exception.type': deferred.error.type,
+        'exception.message': deferred.error.message,
+      });
+    }
+    if (deferred.status) span.setStatus(deferred.status);
+    else if (deferred.error) span.setStatus({ code: SpanStatusCode.ERROR, message: deferred.error.message });
+    span.end(deferred.endTime ?? new Date());
+  }
+}

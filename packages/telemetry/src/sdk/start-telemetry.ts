@@ -1,0 +1,116 @@
+import { metrics, trace } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME } from '../semconv.ts';
+import { type DeferredSpanEmitter, noopDeferredSpanEmitter } from '../tracing/deferred-span.ts';
+import { createInstrumentations, type FastifyOtelPlugin } from './instrumentations.ts';
+import { PresetIdGenerator } from './preset-id-generator.ts';
+import { SdkDeferredSpanEmitter } from './sdk-deferred-span-emitter.ts';
+
+export interface TelemetryOptions {
+  /** Used when `OTEL_SERVICE_NAME` is not set (e.g. `flowtrace-api`, `flowtrace-worker-llm`). */
+  defaultServiceName: string;
+  serviceVersion: string;
+  /** Used when `OTEL_RESOURCE_ATTRIBUTES` does not set `deployment.environment.name`. */
+  defaultEnvironment?: string;
+  /** Incoming HTTP paths left out of tracing (health checks). */
+  ignoredPaths?: readonly string[];
+  /** The environment the SDK reads its `OTEL_*` settings from (the SDK reads `process.env`). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A started (or disabled) telemetry pipeline, owned by an app's `main`. */
+export interface Telemetry {
+  /** False when `OTEL_SDK_DISABLED=true`: the API is then a no-op, and ids are still generated for rows. */
+  readonly enabled: boolean;
+  readonly serviceName: string;
+  readonly deferredSpans: DeferredSpanEmitter;
+  /** The `@fastify/otel` plugin to register on the API's Fastify instance (undefined when disabled). */
+  readonly fastifyPlugin: FastifyOtelPlugin | undefined;
+  forceFlush(): Promise<void>;
+  /** Flushes and stops every exporter; safe to call more than once. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry Node SDK from the standard `OTEL_*` environment: OTLP export of traces,
+ * metrics and logs (http/protobuf by default) through batch processors, a parent-based sampler from
+ * `OTEL_TRACES_SAMPLER`/`_ARG`, resource detection (`service.instance.id` included) and our
+ * instrumentations. Call it in `main` before importing any instrumented module (ioredis, pino, fastify):
+ * ESM imports are hooked from this point on.
+ */
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  const env = options.env ?? process.env;
+  const serviceName = env.OTEL_SERVICE_NAME?.trim() || options.defaultServiceName;
+  if (isTrue(env.OTEL_SDK_DISABLED)) {
+    return {
+      enabled: false,
+      serviceName,
+      deferredSpans: noopDeferredSpanEmitter,
+      fastifyPlugin: undefined,
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    };
+  }
+
+  await registerEsmHooks();
+  const ids = new PresetIdGenerator();
+  const { instrumentations, fastifyPlugin } = createInstrumentations({
+    ignoredPaths: options.ignoredPaths ?? [],
+  });
+  const sdk = new NodeSDK({
+    // Detectors (service.instance.id, host, process, OTEL_RESOURCE_ATTRIBUTES) are merged over this base.
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: serviceName,
+      [ATTR_SERVICE_VERSION]: options.serviceVersion,
+      [ATTR_DEPLOYMENT_ENVIRONMENT_NAME]: options.defaultEnvironment ?? 'development',
+    }),
+    ...(env.OTEL_SERVICE_NAME ? {} : { serviceName }),
+    idGenerator: ids,
+    instrumentations,
+  });
+  sdk.start();
+
+  let stopped: Promise<void> | undefined;
+  const providers = () => ({
+    tracer: trace.getTracerProvider() as { forceFlush?: () => Promise<void> },
+    meter: metrics.getMeterProvider() as { forceFlush?: () => Promise<void> },
+  });
+  return {
+    enabled: true,
+    serviceName,
+    deferredSpans: new SdkDeferredSpanEmitter({
+      tracer: trace.getTracer('flowtrace', options.serviceVersion),
+      ids,
+    }),
+    fastifyPlugin,
+    forceFlush: async () => {
+      const { tracer, meter } = providers();
+      await Promise.allSettled([tracer.forceFlush?.(), meter.forceFlush?.()]);
+    },
+    shutdown: () => {
+      stopped ??= sdk.shutdown().catch(() => {
+        // Telemetry never breaks execution: an exporter that cannot flush must not fail shutdown.
+      });
+      return stopped;
+    },
+  };
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value?.trim().toLowerCase() === 'true';
+}
+
+let hooksRegistered = false;
+
+/**
+ * Hooks ESM imports of the modules we instrument through package patching (ioredis, pino). http and
+ * Fastify's own `require('http')` go through require-in-the-middle; undici uses diagnostics channels.
+ */
+async function registerEsmHooks(): Promise<void> {
+  if (hooksRegistered) return;
+  hooksRegistered = true;
+  const { register } = await import('import-in-the-middle/register-hooks.mjs');
+  register({ include: ['ioredis', 'pino'] });
+}
