@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import * as core from './schema/core.ts';
 
 export type Sql = postgres.Sql;
+export type Transaction = postgres.TransactionSql;
 export type Database = PostgresJsDatabase<typeof core>;
 
 export interface DatabaseOptions {

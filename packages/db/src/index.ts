@@ -1,4 +1,11 @@
-export { createDatabase, type Database, type DatabaseHandle, type DatabaseOptions, type Sql } from './client.ts';
+export {
+  createDatabase,
+  type Database,
+  type DatabaseHandle,
+  type DatabaseOptions,
+  type Sql,
+  type Transaction,
+} from './client.ts';
 export { MIGRATIONS, type MigrationSet, migrateDatabase } from './migrate.ts';
 export {
   agentTraceHistory,

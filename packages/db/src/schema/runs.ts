@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { nodeStatus, runStatus } from './enums.ts';
 import { apiKeys, tenants } from './tenants.ts';
 import { workflows } from './workflows.ts';
@@ -59,6 +70,7 @@ export const nodeRuns = pgTable(
     nodeId: text('node_id').notNull(),
     type: text('type').notNull(),
     status: nodeStatus('status').notNull(),
+    dependsOn: text('depends_on').array().notNull(),
     /** Dependencies not yet finished; the node is dispatched when it reaches 0. */
     remainingDeps: integer('remaining_deps').notNull(),
     /** Attempts started so far. */
@@ -77,5 +89,10 @@ export const nodeRuns = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }),
     finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.nodeId] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.nodeId] }),
+    index('node_runs_active_idx')
+      .on(t.status, t.queuedAt)
+      .where(sql`${t.status} in ('queued', 'running')`),
+  ],
 );

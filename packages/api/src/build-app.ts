@@ -1,0 +1,84 @@
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginCallback } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { RunRepository, RunSubmitter } from '@flowtrace/engine';
+import type { Logger } from '@flowtrace/telemetry';
+import type { ApiKeyStore } from './auth/api-key-store.ts';
+import { bearerAuth } from './auth/authenticate.ts';
+import { registerErrorHandling } from './http/error-handler.ts';
+import { HEALTH_PATHS, healthRoutes, type ReadinessCheck } from './routes/health-routes.ts';
+import { runRoutes } from './routes/run-routes.ts';
+import { workflowRoutes } from './routes/workflow-routes.ts';
+
+export interface AppDeps {
+  repository: RunRepository;
+  submitter: RunSubmitter;
+  apiKeys: ApiKeyStore;
+  readiness: readonly ReadinessCheck[];
+  logger: Logger;
+  /** `@fastify/otel`'s plugin when telemetry is on: request and handler spans with the route. */
+  otelPlugin?: FastifyPluginCallback | undefined;
+}
+
+export interface AppOptions {
+  /** Base URL of the SigNoz UI, for trace links (`<url>/trace/<traceId>`). */
+  signozUrl: string;
+  /** Largest request body, in bytes. */
+  bodyLimit?: number;
+  version: string;
+}
+
+/** Builds the HTTP API (not listening): tests use `app.inject()`, `apps/api` calls `listen`. */
+export async function buildApp(deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Typed as Fastify's base logger so the instance keeps Fastify's default generics.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    disableRequestLogging: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', null);
+  registerErrorHandling(app);
+  if (deps.otelPlugin) await app.register(deps.otelPlugin);
+
+  const healthPaths = new Set<string>(HEALTH_PATHS);
+  app.addHook('onResponse', async (request, reply) => {
+    if (healthPaths.has(request.url)) return;
+    const fields = {
+      method: request.method,
+      route: request.routeOptions.url,
+      statusCode: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime),
+    };
+    if (reply.statusCode >= 500) request.log.error(fields, 'request failed');
+    else request.log.info(fields, 'request completed');
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'flowtrace API',
+        description: 'Submit AI workflow runs and follow each as one OpenTelemetry trace.',
+        version: options.version,
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key from `npm run apikey`' } },
+      },
+      security: [{ bearerAuth: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  healthRoutes(app, { checks: deps.readiness });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const traceUrl = (traceId: string) => `${options.signozUrl.replace(/\/+$/, '')}/trace/${traceId}`;
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', bearerAuth(deps.apiKeys));
+    workflowRoutes(v1, { repository: deps.repository });
+    runRoutes(v1, { repository: deps.repository, submitter: deps.submitter, traceUrl });
+  });
+  return app;
+}

@@ -1,0 +1,58 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { type ErrorCode, ERROR_CODES, isFlowtraceError } from '@flowtrace/workflow';
+
+export function sendError(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message: string,
+  extra: { nodeId?: string; details?: Record<string, unknown> } = {},
+): FastifyReply {
+  return reply.code(ERROR_CODES[code]).send({ error: { code, message, ...extra } });
+}
+
+function describeValidation(error: FastifyError): string {
+  const issues = (error.validation ?? []).slice(0, 5).map((issue) => {
+    const where = (issue.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+    const context = error.validationContext ?? 'request';
+    return `${context}${where ? `.${where}` : ''}: ${issue.message}`;
+  });
+  return issues.length > 0 ? issues.join('; ') : error.message;
+}
+
+/**
+ * One error format for every failure: `{ error: { code, message, nodeId?, details? } }`. Client mistakes
+ * get a 4xx with a code from the catalogue and a message saying what to fix; only our own faults are 5xx.
+ */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isFlowtraceError(error)) {
+      if (error.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      return reply.code(error.statusCode).send({ error: error.toJSON() });
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      return sendError(reply, 'invalid_request', describeValidation(error));
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, 'payload_too_large', `request body is larger than ${request.routeOptions.bodyLimit ?? 'the limit'} bytes`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(reply, 'unsupported_media_type', 'send the body as application/json');
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(reply, 'invalid_request', 'request body is empty; send a JSON object');
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendError(reply, 'invalid_request', `request body is not valid JSON: ${error.message}`);
+      default:
+        break;
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      const code: ErrorCode = error.statusCode === 404 ? 'not_found' : 'invalid_request';
+      return reply.code(error.statusCode).send({ error: { code, message: error.message } });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendError(reply, 'internal_error', 'internal error; the request was not applied');
+  });
+}

@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { RunRepository, RunSubmitter, RunView } from '@flowtrace/engine';
+import { FlowtraceError } from '@flowtrace/workflow';
+import { principalOf } from '../auth/authenticate.ts';
+import {
+  createRunBodySchema,
+  errorBodySchema,
+  eventsQuerySchema,
+  eventsResponseSchema,
+  runAcceptedSchema,
+  runIdParams,
+  runResponseSchema,
+} from '../http/schemas.ts';
+
+export interface RunRouteDeps {
+  repository: RunRepository;
+  submitter: RunSubmitter;
+  traceUrl: (traceId: string) => string;
+}
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+function toRunResponse(run: RunView, traceUrl: (traceId: string) => string) {
+  return {
+    id: run.id,
+    workflowId: run.workflowId,
+    workflowName: run.workflowName,
+    workflowVersion: run.workflowVersion,
+    status: run.status as 'queued' | 'running' | 'completed' | 'failed' | 'cancelled',
+    input: run.input,
+    output: run.output,
+    error: run.error,
+    idempotencyKey: run.idempotencyKey,
+    traceId: run.traceId,
+    traceUrl: traceUrl(run.traceId),
+    sampled: run.sampled,
+    createdAt: run.createdAt.toISOString(),
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    usage: run.usage,
+    nodes: run.nodes.map((n) => ({
+      ...n,
+      queuedAt: iso(n.queuedAt),
+      startedAt: iso(n.startedAt),
+      finishedAt: iso(n.finishedAt),
+      durationMs: n.startedAt && n.finishedAt ? n.finishedAt.getTime() - n.startedAt.getTime() : null,
+    })),
+  };
+}
+
+export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+
+  typed.post(
+    '/v1/runs',
+    {
+      schema: {
+        summary: 'Start a run',
+        description:
+          'Stores the run and enqueues its first nodes. The run joins the caller\'s trace when a traceparent header is sent.',
+        tags: ['runs'],
+        body: createRunBodySchema,
+        response: { 202: runAcceptedSchema, 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const body = request.body;
+      if ((body.workflowId === undefined) === (body.workflow === undefined)) {
+        throw new FlowtraceError('invalid_request', 'send exactly one of "workflowId" (a registered workflow) or "workflow" (an inline definition)');
+      }
+      const result = await deps.submitter.submit({
+        tenantId: principal.tenantId,
+        apiKeyId: principal.apiKeyId,
+        ...(body.workflowId === undefined ? {} : { workflowId: body.workflowId }),
+        ...(body.workflow === undefined ? {} : { workflow: body.workflow }),
+        input: body.input,
+        ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+      });
+      if (!result.created) reply.header('idempotent-replayed', 'true');
+      reply.header('location', `/v1/runs/${result.runId}`);
+      return reply.code(202).send({
+        runId: result.runId,
+        workflowId: result.workflowId,
+        traceId: result.traceId,
+        status: result.status,
+        traceUrl: deps.traceUrl(result.traceId),
+      });
+    },
+  );
+
+  typed.get(
+    '/v1/runs/:id',
+    {
+      schema: {
+        summary: 'Read a run',
+        description: 'Status, per-node status, attempts, timings, outputs and errors, token usage and cost, and the trace.',
+        tags: ['runs'],
+        params: runIdParams,
+        response: { 200: runResponseSchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const run = await deps.repository.getRun(principalOf(request).tenantId, request.params.id);
+      if (!run) throw new FlowtraceError('not_found', `run ${request.params.id} does not exist`);
+      return toRunResponse(run, deps.traceUrl);
+    },
+  );
+
+  typed.get(
+    '/v1/runs/:id/events',
+    {
+      schema: {
+        summary: "A run's lifecycle events",
+        tags: ['runs'],
+        params: runIdParams,
+        querystring: eventsQuerySchema,
+        response: { 200: eventsResponseSchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const { after, limit } = request.query;
+      const events = await deps.repository.listEvents(principalOf(request).tenantId, request.params.id, {
+        afterId: after,
+        limit,
+      });
+      if (!events) throw new FlowtraceError('not_found', `run ${request.params.id} does not exist`);
+      return {
+        events: events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })),
+        nextAfter: events.length === limit ? (events.at(-1)?.id ?? null) : null,
+      };
+    },
+  );
+}

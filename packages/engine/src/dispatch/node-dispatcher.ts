@@ -1,0 +1,124 @@
+import { type Context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
+import { FlowtraceAttributes, injectCarrier, recordSpanError, semconv } from '@flowtrace/telemetry';
+import type { NodeType } from '@flowtrace/workflow';
+import { type NodeJobData, nodeJobId, queueNameFor } from '../queue/catalogue.ts';
+import type { NodeJob, NodeQueues } from '../queue/node-queues.ts';
+import type { NodeRetrySettings } from '../queue/retry-settings.ts';
+import type { DispatchRecord } from '../store/node-state-store.ts';
+
+export interface NodeToDispatch {
+  nodeId: string;
+  type: NodeType;
+  retry: NodeRetrySettings;
+  /** Spans of the node's other finished predecessors, linked from its consumer span. */
+  links: { traceId: string; spanId: string; traceFlags: number }[];
+}
+
+export interface DispatchTarget {
+  runId: string;
+  workflowId: string;
+  tenantId: string;
+}
+
+/** Jobs whose PRODUCER spans are open: sent after the state that made them ready has committed. */
+export interface PreparedDispatch {
+  readonly records: DispatchRecord[];
+  readonly jobs: NodeJob[];
+  readonly spans: Span[];
+}
+
+/** How long BullMQ keeps finished jobs: Postgres is the record; Redis only needs recent ones for debugging. */
+const REMOVE_ON_COMPLETE = { count: 1_000 } as const;
+const REMOVE_ON_FAIL = { age: 7 * 24 * 3600, count: 10_000 } as const;
+
+/**
+ * Turns ready nodes into jobs. `prepare` opens one `send <queue>` PRODUCER span per node, as a child of
+ * `parent`, and injects its context into the job; `send` enqueues and ends the spans. A prepared dispatch
+ * whose transaction rolls back is simply never sent, and its unended spans are never exported.
+ */
+export class NodeDispatcher {
+  readonly #queues: NodeQueues;
+  readonly #tracer: Tracer;
+
+  constructor(deps: { queues: NodeQueues; tracer: Tracer }) {
+    this.#queues = deps.queues;
+    this.#tracer = deps.tracer;
+  }
+
+  prepare(parent: Context, target: DispatchTarget, nodes: readonly NodeToDispatch[]): PreparedDispatch {
+    const prepared: PreparedDispatch = { records: [], jobs: [], spans: [] };
+    for (const node of nodes) {
+      const queueName = queueNameFor(node.type);
+      const jobId = nodeJobId(target.runId, node.nodeId);
+      const span = this.#tracer.startSpan(
+        `send ${queueName}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_BULLMQ,
+            [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
+            [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SEND,
+            [semconv.ATTR_MESSAGING_DESTINATION_NAME]: queueName,
+            [semconv.ATTR_MESSAGING_MESSAGE_ID]: jobId,
+            [FlowtraceAttributes.WORKFLOW_ID]: target.workflowId,
+            [FlowtraceAttributes.WORKFLOW_RUN_ID]: target.runId,
+            [FlowtraceAttributes.NODE_ID]: node.nodeId,
+            [FlowtraceAttributes.NODE_TYPE]: node.type,
+            [FlowtraceAttributes.TENANT_ID]: target.tenantId,
+          },
+        },
+        parent,
+      );
+      const carrier = injectCarrier(trace.setSpan(parent, span));
+      const data: NodeJobData = {
+        v: 1,
+        runId: target.runId,
+        nodeId: node.nodeId,
+        workflowId: target.workflowId,
+        tenantId: target.tenantId,
+        carrier,
+        links: node.links,
+        backoff: node.retry.backoff,
+      };
+      prepared.records.push({ nodeId: node.nodeId, jobId, carrier });
+      prepared.jobs.push({
+        type: node.type,
+        data,
+        opts: {
+          jobId,
+          attempts: node.retry.maxAttempts,
+          backoff: { type: 'flowtrace' },
+          removeOnComplete: REMOVE_ON_COMPLETE,
+          removeOnFail: REMOVE_ON_FAIL,
+        },
+      });
+      prepared.spans.push(span);
+    }
+    return prepared;
+  }
+
+  /** Enqueues prepared jobs. On failure the spans record the error and the error is rethrown. */
+  async send(prepared: PreparedDispatch): Promise<void> {
+    if (prepared.jobs.length === 0) return;
+    try {
+      await this.#queues.addAll(prepared.jobs);
+    } catch (error) {
+      for (const span of prepared.spans) recordSpanError(span, error);
+      throw error;
+    } finally {
+      for (const span of prepared.spans) span.end();
+    }
+  }
+}
+
+/** Span links for a join node's predecessors other than the one whose span is its parent. */
+export function predecessorLinks(
+  predecessors: readonly { nodeId: string; traceId: string | null; spanId: string | null }[],
+  exceptNodeId: string | null,
+  traceFlags: number,
+): NodeToDispatch['links'] {
+  return predecessors
+    .filter((p) => p.nodeId !== exceptNodeId && p.traceId !== null && p.spanId !== null)
+    .map((p) => ({ traceId: p.traceId as string, spanId: p.spanId as string, traceFlags }));
+}
+

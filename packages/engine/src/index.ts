@@ -1,0 +1,37 @@
+export { type NodeToDispatch, NodeDispatcher, type PreparedDispatch, predecessorLinks } from './dispatch/node-dispatcher.ts';
+export {
+  DEFAULT_RETRY,
+  type NodeJobData,
+  nodeJobId,
+  nodeJobSchema,
+  QUEUE_NAMES,
+  queueNameFor,
+} from './queue/catalogue.ts';
+export { type NodeJob, NodeQueues } from './queue/node-queues.ts';
+export { assertNoEviction, createRedis, type RedisConnectionOptions } from './queue/redis-connection.ts';
+export { backoffDelay, type NodeRetrySettings, retrySettingsFor } from './queue/retry-settings.ts';
+export { BufferedLedger } from './runtime/buffered-ledger.ts';
+export { ExecutorRegistry } from './runtime/executor-registry.ts';
+export {
+  type NodeJobEnvelope,
+  type NodeOutcome,
+  NodeProcessor,
+  type NodeProcessorDeps,
+  type NodeProcessorOptions,
+} from './runtime/node-processor.ts';
+export { NodeWorkerPool, type NodeWorkerPoolOptions } from './runtime/node-worker-pool.ts';
+export { RunFinalizer } from './runtime/run-finalizer.ts';
+export { RunSignals } from './runtime/run-signals.ts';
+export { type ClaimedNode, type DispatchRecord, NodeStateStore } from './store/node-state-store.ts';
+export {
+  type CreateRunResult,
+  type EventView,
+  type NewRun,
+  RunRepository,
+  type RunNodeView,
+  type RunView,
+  type StoredWorkflow,
+} from './store/run-repository.ts';
+export type { FinishedRun, RunTraceIdentity, StoredError } from './store/types.ts';
+export { CompiledWorkflow, WorkflowCatalog } from './store/workflow-catalog.ts';
+export { RunSubmitter, type SubmitRunRequest, type SubmitRunResult } from './submission/run-submitter.ts';

@@ -1,0 +1,51 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { NodeType } from '@flowtrace/workflow';
+import { type NodeJobData, queueNameFor } from './catalogue.ts';
+
+export interface NodeJob {
+  type: NodeType;
+  data: NodeJobData;
+  opts: JobsOptions;
+}
+
+/**
+ * Producer side of the node queues, one BullMQ `Queue` per node type on a shared connection. Our own
+ * carrier in the job data sets the consumer's parent, so BullMQ's `telemetry` option stays off.
+ */
+export class NodeQueues {
+  readonly #connection: Redis;
+  readonly #prefix: string;
+  readonly #queues = new Map<NodeType, Queue>();
+
+  constructor(options: { connection: Redis; prefix: string }) {
+    this.#connection = options.connection;
+    this.#prefix = options.prefix;
+  }
+
+  queue(type: NodeType): Queue {
+    let queue = this.#queues.get(type);
+    if (!queue) {
+      queue = new Queue(queueNameFor(type), { connection: this.#connection, prefix: this.#prefix });
+      // Errors surface on the add call; the emitter must not crash the process.
+      queue.on('error', () => {});
+      this.#queues.set(type, queue);
+    }
+    return queue;
+  }
+
+  /** Adds jobs with one round trip per queue. */
+  async addAll(jobs: readonly NodeJob[]): Promise<void> {
+    const byType = new Map<NodeType, NodeJob[]>();
+    for (const job of jobs) byType.set(job.type, [...(byType.get(job.type) ?? []), job]);
+    await Promise.all(
+      [...byType].map(([type, group]) =>
+        this.queue(type).addBulk(group.map((job) => ({ name: job.data.nodeId, data: job.data, opts: job.opts }))),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+  }
+}

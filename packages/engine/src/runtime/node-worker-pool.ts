@@ -1,0 +1,119 @@
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@flowtrace/telemetry';
+import type { NodeType } from '@flowtrace/workflow';
+import { type NodeJobData, queueNameFor } from '../queue/catalogue.ts';
+import { backoffDelay } from '../queue/retry-settings.ts';
+import type { NodeProcessor } from './node-processor.ts';
+import type { RunSignals } from './run-signals.ts';
+
+export interface NodeWorkerPoolOptions {
+  kinds: readonly NodeType[];
+  /** Jobs each worker runs at once, per node type. */
+  concurrency: Readonly<Record<NodeType, number>>;
+  prefix: string;
+  /** Name stored on each job this process takes (host and pid make it findable). */
+  workerName: string;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  maxStalledCount: number;
+}
+
+/** Thrown to BullMQ for an attempt that will be retried; carries the delay the engine chose. */
+class RetryLaterError extends Error {
+  readonly delayMs: number;
+  constructor(message: string, delayMs: number) {
+    super(message);
+    this.name = 'RetryLaterError';
+    this.delayMs = delayMs;
+  }
+}
+
+/** One BullMQ `Worker` per node type this process consumes, all feeding the same `NodeProcessor`. */
+export class NodeWorkerPool {
+  readonly #connection: Redis;
+  readonly #processor: NodeProcessor;
+  readonly #signals: RunSignals;
+  readonly #logger: Logger;
+  readonly #options: NodeWorkerPoolOptions;
+  readonly #workers: Worker[] = [];
+
+  constructor(
+    deps: { connection: Redis; processor: NodeProcessor; signals: RunSignals; logger: Logger },
+    options: NodeWorkerPoolOptions,
+  ) {
+    this.#connection = deps.connection;
+    this.#processor = deps.processor;
+    this.#signals = deps.signals;
+    this.#logger = deps.logger;
+    this.#options = options;
+  }
+
+  start(): void {
+    for (const kind of this.#options.kinds) {
+      const worker = new Worker<NodeJobData>(queueNameFor(kind), (job) => this.#handle(job), {
+        connection: this.#connection,
+        prefix: this.#options.prefix,
+        name: this.#options.workerName,
+        concurrency: this.#options.concurrency[kind],
+        lockDuration: this.#options.lockDurationMs,
+        stalledInterval: this.#options.stalledIntervalMs,
+        maxStalledCount: this.#options.maxStalledCount,
+        settings: {
+          backoffStrategy: (attemptsMade, _type, error, job) =>
+            error instanceof RetryLaterError
+              ? error.delayMs
+              : backoffDelay((job?.data as NodeJobData | undefined)?.backoff ?? DEFAULT_BACKOFF, attemptsMade, undefined),
+        },
+      });
+      worker.on('error', (error) => this.#logger.error({ err: error, queue: worker.name }, 'worker error'));
+      worker.on('stalled', (jobId) => this.#logger.warn({ jobId, queue: worker.name }, 'job stalled; re-delivering'));
+      this.#workers.push(worker);
+    }
+  }
+
+  /** Resolves when every worker is connected and fetching. */
+  async waitUntilReady(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
+  }
+
+  /**
+   * Stops fetching, lets in-flight nodes finish until the deadline, then aborts them and releases their
+   * jobs (their locks lapse and another worker takes them over after the stall check).
+   */
+  async close(deadlineMs: number): Promise<{ graceful: boolean }> {
+    const graceful = Promise.all(this.#workers.map((w) => w.close())).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), deadlineMs);
+    });
+    const finished = await Promise.race([graceful, deadline]);
+    clearTimeout(timer);
+    if (!finished) {
+      this.#signals.abortAll(new Error('worker shutting down'));
+      await Promise.all(this.#workers.map((w) => w.close(true)));
+    }
+    return { graceful: finished };
+  }
+
+  async #handle(job: Job<NodeJobData>): Promise<void> {
+    const outcome = await this.#processor.process({ id: job.id ?? '', queueName: job.queueName, data: job.data });
+    switch (outcome.kind) {
+      case 'completed':
+      case 'not_runnable':
+        return;
+      case 'retry':
+        throw new RetryLaterError(`${outcome.error.code}: ${outcome.error.message}`, outcome.delayMs);
+      case 'failed':
+        throw new UnrecoverableError(`${outcome.error.code}: ${outcome.error.message}`);
+      default:
+        assertNever(outcome);
+    }
+  }
+}
+
+const DEFAULT_BACKOFF = { type: 'exponential', delayMs: 1_000, maxDelayMs: 30_000, jitter: 0.2 } as const;
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected outcome ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,327 @@
+import type { Sql, Transaction } from '@flowtrace/db';
+import type { TraceCarrier } from '@flowtrace/telemetry';
+import type { Tracer } from '@opentelemetry/api';
+import { withDbSpan } from '../tracing/db-span.ts';
+import { type EventRow, insertEvents, insertLedgerRows } from './ledger-rows.ts';
+import type { FinishedRun, JsonValue, LedgerEntries, ReadyNode, RunTraceIdentity, StoredError } from './types.ts';
+
+/** What a worker needs to execute a node it has claimed. */
+export interface ClaimedNode {
+  attempt: number;
+  maxAttempts: number;
+  tenantId: string;
+  workflowId: string;
+  apiKeyId: string | null;
+  input: JsonValue;
+  /** Outputs of the run's completed nodes, by node id. */
+  completedOutputs: Record<string, JsonValue>;
+  run: RunTraceIdentity;
+}
+
+/** Where a ready successor was dispatched: persisted so a re-drive can continue the trace. */
+export interface DispatchRecord {
+  nodeId: string;
+  jobId: string;
+  carrier: TraceCarrier;
+}
+
+interface NodeRef {
+  runId: string;
+  nodeId: string;
+  attempt: number;
+  tenantId: string;
+  /** The span of this attempt (the consumer span), stamped on rows. */
+  traceId: string;
+  spanId: string | null;
+}
+
+export interface FinishNodeInput extends NodeRef {
+  status: 'completed' | 'failed';
+  output: JsonValue | null;
+  error: StoredError | null;
+  ledger: LedgerEntries;
+  successors: readonly string[];
+  sinks: readonly string[];
+  /** Called inside the transaction with the successors that became ready; returns their dispatches. */
+  dispatch: (ready: ReadyNode[]) => DispatchRecord[];
+}
+
+export interface FinishNodeResult {
+  /** False when the attempt was superseded (another attempt or a cancel got there first). */
+  applied: boolean;
+  finishedRun: FinishedRun | null;
+}
+
+export interface FailRunInput extends NodeRef {
+  error: StoredError;
+  ledger: LedgerEntries;
+}
+
+export interface RetryNodeInput extends NodeRef {
+  error: StoredError;
+  ledger: LedgerEntries;
+  delayMs: number;
+}
+
+interface FinishedRunRow {
+  id: string;
+  tenant_id: string;
+  workflow_id: string;
+  status: 'completed' | 'failed' | 'cancelled';
+  error: StoredError | null;
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string | null;
+  trace_flags: number;
+  trace_state: string | null;
+  created_at: Date;
+  finished_at: Date;
+}
+
+export function toFinishedRun(row: FinishedRunRow): FinishedRun {
+  return {
+    runId: row.id,
+    tenantId: row.tenant_id,
+    workflowId: row.workflow_id,
+    status: row.status,
+    error: row.error,
+    traceId: row.trace_id,
+    spanId: row.span_id,
+    parentSpanId: row.parent_span_id,
+    traceFlags: row.trace_flags,
+    traceState: row.trace_state,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+const FINISHED_RUN_COLUMNS = [
+  'id',
+  'tenant_id',
+  'workflow_id',
+  'status',
+  'error',
+  'trace_id',
+  'span_id',
+  'parent_span_id',
+  'trace_flags',
+  'trace_state',
+  'created_at',
+  'finished_at',
+] as const;
+
+/**
+ * The worker side of the run state machine in Postgres: claim a node, then record its outcome and, in
+ * the same transaction, decide which successors are ready. Row locks make a join node ready exactly once
+ * even when its predecessors finish at the same moment on different workers.
+ */
+export class NodeStateStore {
+  readonly #sql: Sql;
+  readonly #tracer: Tracer;
+
+  constructor(deps: { sql: Sql; tracer: Tracer }) {
+    this.#sql = deps.sql;
+    this.#tracer = deps.tracer;
+  }
+
+  /**
+   * Marks the node running for a new attempt (also after a stalled delivery) and returns what executing it
+   * needs, in one round trip. Null when the node is not runnable: done, cancelled, or its run is over.
+   */
+  claim(ref: { runId: string; nodeId: string; traceId: string; spanId: string }): Promise<ClaimedNode | null> {
+    const sql = this.#sql;
+    return withDbSpan(this.#tracer, 'UPDATE node_runs', async () => {
+      const rows = await sql`
+        with claimed as (
+          update node_runs n
+          set status = 'running', attempt = n.attempt + 1, started_at = now(), finished_at = null,
+              trace_id = ${ref.traceId}, span_id = ${ref.spanId}
+          from runs r
+          where n.run_id = ${ref.runId} and n.node_id = ${ref.nodeId}
+            and n.status in ('queued', 'running')
+            and r.id = n.run_id and r.status in ('queued', 'running')
+          returning n.attempt, n.max_attempts
+        ),
+        run_started as (
+          update runs set status = 'running', started_at = now()
+          where id = ${ref.runId} and status = 'queued' and exists (select 1 from claimed)
+          returning id, tenant_id
+        ),
+        events as (
+          insert into event_logs (run_id, tenant_id, node_id, attempt, type, dedupe_key, trace_id, span_id)
+          select ${ref.runId}, r.tenant_id, ${ref.nodeId}, c.attempt, 'node.started',
+                 'node.started:' || ${ref.nodeId} || ':' || c.attempt, ${ref.traceId}, ${ref.spanId}
+          from claimed c join runs r on r.id = ${ref.runId}
+          union all
+          select ${ref.runId}, s.tenant_id, null, null, 'run.started', 'run.started::', ${ref.traceId}, ${ref.spanId}
+          from run_started s
+          on conflict do nothing
+        )
+        select c.attempt, c.max_attempts, r.tenant_id, r.workflow_id, r.api_key_id, r.input,
+               r.trace_id, r.span_id, r.parent_span_id, r.trace_flags, r.trace_state,
+               (select coalesce(jsonb_object_agg(d.node_id, d.output), '{}'::jsonb)
+                  from node_runs d where d.run_id = ${ref.runId} and d.status = 'completed') as outputs
+        from claimed c join runs r on r.id = ${ref.runId}`;
+      const row = rows[0];
+      if (!row) return null;
+      return {
+        attempt: row.attempt,
+        maxAttempts: row.max_attempts,
+        tenantId: row.tenant_id,
+        workflowId: row.workflow_id,
+        apiKeyId: row.api_key_id,
+        input: row.input,
+        completedOutputs: row.outputs,
+        run: {
+          traceId: row.trace_id,
+          spanId: row.span_id,
+          parentSpanId: row.parent_span_id,
+          traceFlags: row.trace_flags,
+          traceState: row.trace_state,
+        },
+      };
+    });
+  }
+
+  /**
+   * Records a finished attempt (completed, or failed for good with `continueOnFailure`), counts it towards
+   * the run, completes the run when it was the last node, and marks ready successors queued.
+   */
+  finishNode(input: FinishNodeInput): Promise<FinishNodeResult> {
+    return withDbSpan(this.#tracer, `TRANSACTION finish_node`, () =>
+      this.#sql.begin(async (tx) => {
+        const updated = await tx`
+          update node_runs
+          set status = ${input.status}, output = ${input.output === null ? null : tx.json(input.output)},
+              error = ${input.error === null ? null : tx.json(input.error as never)}, finished_at = now()
+          where run_id = ${input.runId} and node_id = ${input.nodeId}
+            and status = 'running' and attempt = ${input.attempt}
+          returning node_id`;
+        if (updated.length === 0) return { applied: false, finishedRun: null };
+
+        await insertLedgerRows(tx, input, input.ledger);
+        const events: EventRow[] = [
+          this.#event(input, input.status === 'completed' ? 'node.completed' : 'node.failed', input.error),
+        ];
+
+        const [run] = await tx`
+          update runs
+          set nodes_finished = nodes_finished + 1,
+              status = case when nodes_finished + 1 >= nodes_total then 'completed'::run_status else status end,
+              finished_at = case when nodes_finished + 1 >= nodes_total then now() else finished_at end,
+              output = case when nodes_finished + 1 >= nodes_total then (
+                select coalesce(jsonb_object_agg(node_id, output), '{}'::jsonb)
+                from node_runs where run_id = ${input.runId} and node_id = any(${input.sinks as string[]})
+                  and status = 'completed') else output end
+          where id = ${input.runId} and status = 'running'
+          returning ${tx(FINISHED_RUN_COLUMNS)}`;
+
+        let finishedRun: FinishedRun | null = null;
+        if (run && run.status === 'completed') {
+          finishedRun = toFinishedRun(run as unknown as FinishedRunRow);
+          events.push(this.#event({ ...input, nodeId: null, attempt: null }, 'run.completed', null));
+        } else if (run && input.successors.length > 0) {
+          const ready = await tx`
+            update node_runs s
+            set remaining_deps = s.remaining_deps - 1,
+                status = case when s.remaining_deps = 1 then 'queued'::node_status else s.status end,
+                queued_at = case when s.remaining_deps = 1 then now() else s.queued_at end
+            where s.run_id = ${input.runId} and s.node_id = any(${input.successors as string[]})
+              and s.status = 'pending'
+            returning s.node_id, s.type, s.remaining_deps,
+              (select coalesce(jsonb_agg(jsonb_build_object(
+                  'nodeId', p.node_id, 'traceId', p.trace_id, 'spanId', p.span_id)), '[]'::jsonb)
+               from node_runs p where p.run_id = s.run_id and p.node_id = any(s.depends_on)) as predecessors`;
+          const readyNodes: ReadyNode[] = ready
+            .filter((r) => r.remaining_deps === 0)
+            .map((r) => ({ nodeId: r.node_id, type: r.type, predecessors: r.predecessors }));
+          if (readyNodes.length > 0) await this.#recordDispatches(tx, input.runId, input.dispatch(readyNodes));
+        }
+        await insertEvents(tx, events);
+        return { applied: true, finishedRun };
+      }),
+    );
+  }
+
+  /** Records a failed attempt that will be retried: the node goes back to queued with the error. */
+  retryNode(input: RetryNodeInput): Promise<boolean> {
+    return withDbSpan(this.#tracer, 'TRANSACTION retry_node', () =>
+      this.#sql.begin(async (tx) => {
+        const updated = await tx`
+          update node_runs set status = 'queued', error = ${tx.json(input.error as never)}, queued_at = now()
+          where run_id = ${input.runId} and node_id = ${input.nodeId}
+            and status = 'running' and attempt = ${input.attempt}
+          returning node_id`;
+        if (updated.length === 0) return false;
+        await insertLedgerRows(tx, input, input.ledger);
+        await insertEvents(tx, [
+          this.#event(input, 'node.retried', input.error, { delayMs: input.delayMs, error: input.error }),
+        ]);
+        return true;
+      }),
+    );
+  }
+
+  /** Records a failed node that fails its run: the run ends failed and its waiting nodes are skipped. */
+  failRun(input: FailRunInput): Promise<FinishNodeResult> {
+    return withDbSpan(this.#tracer, 'TRANSACTION fail_run', () =>
+      this.#sql.begin(async (tx) => {
+        const updated = await tx`
+          update node_runs set status = 'failed', error = ${tx.json(input.error as never)}, finished_at = now()
+          where run_id = ${input.runId} and node_id = ${input.nodeId}
+            and status = 'running' and attempt = ${input.attempt}
+          returning node_id`;
+        if (updated.length === 0) return { applied: false, finishedRun: null };
+        await insertLedgerRows(tx, input, input.ledger);
+        const events: EventRow[] = [this.#event(input, 'node.failed', input.error)];
+        const runError: StoredError = {
+          code: input.error.code,
+          message: `node "${input.nodeId}" failed: ${input.error.message}`,
+          nodeId: input.nodeId,
+        };
+        const [run] = await tx`
+          update runs set status = 'failed', error = ${tx.json(runError as never)}, finished_at = now()
+          where id = ${input.runId} and status in ('queued', 'running')
+          returning ${tx(FINISHED_RUN_COLUMNS)}`;
+        let finishedRun: FinishedRun | null = null;
+        if (run) {
+          await tx`
+            update node_runs set status = 'skipped', finished_at = now()
+            where run_id = ${input.runId} and status in ('pending', 'queued')`;
+          finishedRun = toFinishedRun(run as unknown as FinishedRunRow);
+          events.push(this.#event({ ...input, nodeId: null, attempt: null }, 'run.failed', runError));
+        }
+        await insertEvents(tx, events);
+        return { applied: true, finishedRun };
+      }),
+    );
+  }
+
+  async #recordDispatches(tx: Transaction, runId: string, dispatches: DispatchRecord[]): Promise<void> {
+    if (dispatches.length === 0) return;
+    const rows = dispatches.map((d) => ({ node_id: d.nodeId, job_id: d.jobId, carrier: JSON.stringify(d.carrier) }));
+    await tx`
+      update node_runs n set job_id = v.job_id, dispatch_carrier = v.carrier::jsonb
+      from (values ${tx(rows.map((r) => [r.node_id, r.job_id, r.carrier]))}) as v(node_id, job_id, carrier)
+      where n.run_id = ${runId} and n.node_id = v.node_id`;
+  }
+
+  #event(
+    ref: Omit<NodeRef, 'nodeId' | 'attempt'> & { nodeId: string | null; attempt: number | null },
+    type: string,
+    error: StoredError | null,
+    data?: unknown,
+  ): EventRow {
+    return {
+      runId: ref.runId,
+      tenantId: ref.tenantId,
+      nodeId: ref.nodeId,
+      attempt: ref.attempt,
+      type,
+      ...(error ? { message: error.message } : {}),
+      ...(data !== undefined ? { data } : error ? { data: { error } } : {}),
+      traceId: ref.traceId,
+      spanId: ref.spanId,
+    };
+  }
+}

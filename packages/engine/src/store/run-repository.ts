@@ -1,0 +1,313 @@
+import type { Sql } from '@flowtrace/db';
+import type { JsonValue, WorkflowDefinition } from '@flowtrace/workflow';
+import type { Tracer } from '@opentelemetry/api';
+import { withDbSpan } from '../tracing/db-span.ts';
+import { insertEvents } from './ledger-rows.ts';
+import type { DispatchRecord } from './node-state-store.ts';
+import { sha256, stableStringify } from './stable-json.ts';
+import type { ReadyNode, RunTraceIdentity, StoredError } from './types.ts';
+
+export interface StoredWorkflow {
+  id: string;
+  tenantId: string;
+  name: string;
+  version: number;
+  definition: WorkflowDefinition;
+  createdAt: Date;
+}
+
+export interface NewRun {
+  id: string;
+  tenantId: string;
+  apiKeyId: string | null;
+  workflow: StoredWorkflow;
+  input: Record<string, JsonValue>;
+  idempotencyKey: string | null;
+  /** Hash of what the idempotency key stands for (workflow and input). */
+  requestHash: string;
+  trace: RunTraceIdentity;
+  /** When the run was submitted: the start of its `invoke_workflow` span. */
+  createdAt: Date;
+  deadlineAt: Date | null;
+  nodes: { nodeId: string; type: string; dependsOn: string[]; maxAttempts: number }[];
+}
+
+export interface RunSummary {
+  id: string;
+  status: string;
+  traceId: string;
+  requestHash: string | null;
+}
+
+export type CreateRunResult = { created: true; run: RunSummary } | { created: false; run: RunSummary };
+
+export interface RunNodeView {
+  nodeId: string;
+  type: string;
+  status: string;
+  attempts: number;
+  maxAttempts: number;
+  output: JsonValue | null;
+  error: StoredError | null;
+  queuedAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  spanId: string | null;
+}
+
+export interface RunView {
+  id: string;
+  tenantId: string;
+  workflowId: string;
+  workflowName: string;
+  workflowVersion: number;
+  status: string;
+  input: JsonValue;
+  output: JsonValue | null;
+  error: StoredError | null;
+  idempotencyKey: string | null;
+  traceId: string;
+  spanId: string;
+  sampled: boolean;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  nodes: RunNodeView[];
+  usage: { modelCalls: number; inputTokens: number; outputTokens: number; costUsd: number | null };
+}
+
+export interface EventView {
+  id: number;
+  type: string;
+  nodeId: string | null;
+  attempt: number | null;
+  message: string | null;
+  data: JsonValue | null;
+  traceId: string;
+  spanId: string | null;
+  createdAt: Date;
+}
+
+/** The API side of runs in Postgres: workflows, run creation with its nodes, and the read models. */
+export class RunRepository {
+  readonly #sql: Sql;
+  readonly #tracer: Tracer;
+
+  constructor(deps: { sql: Sql; tracer: Tracer }) {
+    this.#sql = deps.sql;
+    this.#tracer = deps.tracer;
+  }
+
+  findWorkflow(tenantId: string, workflowId: string): Promise<StoredWorkflow | null> {
+    return withDbSpan(this.#tracer, 'SELECT workflows', async () => {
+      const [row] = await this.#sql`
+        select id, tenant_id, name, version, definition, created_at from workflows
+        where id = ${workflowId} and tenant_id = ${tenantId}`;
+      return row ? toWorkflow(row) : null;
+    });
+  }
+
+  /**
+   * Stores a validated definition as a new version of its name, unless it equals the latest version,
+   * which is then returned (`created: false`), so registering the same definition twice is harmless.
+   */
+  registerWorkflow(
+    tenantId: string,
+    definition: WorkflowDefinition,
+  ): Promise<{ workflow: StoredWorkflow; created: boolean }> {
+    const hash = sha256(stableStringify(definition));
+    return withDbSpan(this.#tracer, 'INSERT workflows', async () => {
+      for (let attempt = 0; ; attempt++) {
+        const [latest] = await this.#sql`
+          select id, tenant_id, name, version, definition, definition_hash, created_at from workflows
+          where tenant_id = ${tenantId} and name = ${definition.name}
+          order by version desc limit 1`;
+        if (latest && latest.definition_hash === hash) return { workflow: toWorkflow(latest), created: false };
+        const [row] = await this.#sql`
+          insert into workflows (tenant_id, name, version, definition, definition_hash)
+          values (${tenantId}, ${definition.name}, ${(latest?.version ?? 0) + 1},
+                  ${this.#sql.json(definition as never)}, ${hash})
+          on conflict (tenant_id, name, version) do nothing
+          returning id, tenant_id, name, version, definition, created_at`;
+        if (row) return { workflow: toWorkflow(row), created: true };
+        // Another registration took this version number first; read again.
+        if (attempt >= 5) throw new Error(`could not register workflow "${definition.name}": too much contention`);
+      }
+    });
+  }
+
+  /**
+   * Creates a run and all its node rows in one transaction, the roots already queued with their dispatch
+   * (from `dispatch`, called inside the transaction). A repeated idempotency key returns the existing run.
+   */
+  createRun(run: NewRun, dispatch: (roots: ReadyNode[]) => DispatchRecord[]): Promise<CreateRunResult> {
+    return withDbSpan(this.#tracer, 'TRANSACTION create_run', () =>
+      this.#sql.begin(async (tx) => {
+        const [inserted] = await tx`
+          insert into runs (id, tenant_id, workflow_id, api_key_id, status, input, idempotency_key, request_hash,
+                            trace_id, span_id, parent_span_id, trace_flags, trace_state, nodes_total,
+                            deadline_at, created_at)
+          values (${run.id}, ${run.tenantId}, ${run.workflow.id}, ${run.apiKeyId}, 'queued',
+                  ${tx.json(run.input as never)}, ${run.idempotencyKey}, ${run.requestHash},
+                  ${run.trace.traceId}, ${run.trace.spanId}, ${run.trace.parentSpanId}, ${run.trace.traceFlags},
+                  ${run.trace.traceState}, ${run.nodes.length}, ${run.deadlineAt}, ${run.createdAt})
+          on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing
+          returning id`;
+        if (!inserted) {
+          const [existing] = await tx`
+            select id, status, trace_id, request_hash from runs
+            where tenant_id = ${run.tenantId} and idempotency_key = ${run.idempotencyKey}`;
+          if (!existing) throw new Error('idempotent run vanished while reading it');
+          return { created: false as const, run: toSummary(existing) };
+        }
+        const roots = run.nodes.filter((n) => n.dependsOn.length === 0);
+        const records = new Map(
+          dispatch(roots.map((n) => ({ nodeId: n.nodeId, type: n.type, predecessors: [] }))).map((r) => [r.nodeId, r]),
+        );
+        const rows = run.nodes.map((n) => {
+          const record = records.get(n.nodeId);
+          return {
+            run_id: run.id,
+            node_id: n.nodeId,
+            type: n.type,
+            status: record ? 'queued' : 'pending',
+            depends_on: `{${n.dependsOn.join(',')}}`,
+            remaining_deps: n.dependsOn.length,
+            max_attempts: n.maxAttempts,
+            job_id: record?.jobId ?? null,
+            dispatch_carrier: record ? JSON.stringify(record.carrier) : null,
+            queued_at: record ? run.createdAt : null,
+          };
+        });
+        await tx`
+          insert into node_runs (run_id, node_id, type, status, depends_on, remaining_deps, max_attempts,
+                                 job_id, dispatch_carrier, queued_at)
+          select run_id::uuid, node_id, type, status::node_status, depends_on::text[], remaining_deps::int,
+                 max_attempts::int, job_id, dispatch_carrier::jsonb, queued_at::timestamptz
+          from jsonb_to_recordset(${tx.json(rows as never)}) as r(run_id text, node_id text, type text, status text,
+               depends_on text, remaining_deps int, max_attempts int, job_id text, dispatch_carrier text,
+               queued_at timestamptz)`;
+        await insertEvents(tx, [
+          {
+            runId: run.id,
+            tenantId: run.tenantId,
+            nodeId: null,
+            attempt: null,
+            type: 'run.queued',
+            data: { workflowId: run.workflow.id, workflowVersion: run.workflow.version },
+            traceId: run.trace.traceId,
+            spanId: run.trace.spanId,
+          },
+        ]);
+        return {
+          created: true as const,
+          run: { id: run.id, status: 'queued', traceId: run.trace.traceId, requestHash: run.requestHash },
+        };
+      }),
+    );
+  }
+
+  /** A run with its nodes and model usage; null when it does not exist for this tenant. */
+  getRun(tenantId: string, runId: string): Promise<RunView | null> {
+    const sql = this.#sql;
+    return withDbSpan(this.#tracer, 'SELECT runs', async () => {
+      const [run] = await sql`
+        select r.*, w.name as workflow_name, w.version as workflow_version
+        from runs r join workflows w on w.id = r.workflow_id
+        where r.id = ${runId} and r.tenant_id = ${tenantId}`;
+      if (!run) return null;
+      const [nodes, [usage]] = await Promise.all([
+        sql`select node_id, type, status, attempt, max_attempts, output, error, queued_at, started_at,
+                   finished_at, span_id
+            from node_runs where run_id = ${runId} order by queued_at nulls last, node_id`,
+        sql`select count(*)::int as calls, coalesce(sum(input_tokens), 0)::bigint as input_tokens,
+                   coalesce(sum(output_tokens), 0)::bigint as output_tokens, sum(cost_usd) as cost_usd
+            from model_cost_logs where run_id = ${runId}`,
+      ]);
+      return {
+        id: run.id,
+        tenantId: run.tenant_id,
+        workflowId: run.workflow_id,
+        workflowName: run.workflow_name,
+        workflowVersion: run.workflow_version,
+        status: run.status,
+        input: run.input,
+        output: run.output,
+        error: run.error,
+        idempotencyKey: run.idempotency_key,
+        traceId: run.trace_id,
+        spanId: run.span_id,
+        sampled: (run.trace_flags & 1) === 1,
+        createdAt: run.created_at,
+        startedAt: run.started_at,
+        finishedAt: run.finished_at,
+        nodes: nodes.map((n) => ({
+          nodeId: n.node_id,
+          type: n.type,
+          status: n.status,
+          attempts: n.attempt,
+          maxAttempts: n.max_attempts,
+          output: n.output,
+          error: n.error,
+          queuedAt: n.queued_at,
+          startedAt: n.started_at,
+          finishedAt: n.finished_at,
+          spanId: n.span_id,
+        })),
+        usage: {
+          modelCalls: usage?.calls ?? 0,
+          inputTokens: Number(usage?.input_tokens ?? 0),
+          outputTokens: Number(usage?.output_tokens ?? 0),
+          costUsd: usage?.cost_usd === null || usage?.cost_usd === undefined ? null : Number(usage.cost_usd),
+        },
+      };
+    });
+  }
+
+  /** A run's events in order; null when the run does not exist for this tenant. */
+  listEvents(
+    tenantId: string,
+    runId: string,
+    page: { afterId: number; limit: number },
+  ): Promise<EventView[] | null> {
+    const sql = this.#sql;
+    return withDbSpan(this.#tracer, 'SELECT event_logs', async () => {
+      const [run] = await sql`select 1 from runs where id = ${runId} and tenant_id = ${tenantId}`;
+      if (!run) return null;
+      const rows = await sql`
+        select id, type, node_id, attempt, message, data, trace_id, span_id, created_at from event_logs
+        where run_id = ${runId} and id > ${page.afterId} order by id limit ${page.limit}`;
+      return rows.map((e) => ({
+        id: Number(e.id),
+        type: e.type,
+        nodeId: e.node_id,
+        attempt: e.attempt,
+        message: e.message,
+        data: e.data,
+        traceId: e.trace_id,
+        spanId: e.span_id,
+        createdAt: e.created_at,
+      }));
+    });
+  }
+}
+
+function toWorkflow(row: Record<string, unknown>): StoredWorkflow {
+  return {
+    id: row.id as string,
+    tenantId: row.tenant_id as string,
+    name: row.name as string,
+    version: row.version as number,
+    definition: row.definition as WorkflowDefinition,
+    createdAt: row.created_at as Date,
+  };
+}
+
+function toSummary(row: Record<string, unknown>): RunSummary {
+  return {
+    id: row.id as string,
+    status: row.status as string,
+    traceId: row.trace_id as string,
+    requestHash: (row.request_hash as string | null) ?? null,
+  };
+}

@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { context, isSpanContextValid, type Tracer, TraceFlags, trace } from '@opentelemetry/api';
+import { newSpanId, newTraceId, type Logger } from '@flowtrace/telemetry';
+import { FlowtraceError, parseRunInput, parseWorkflowDefinition, type NodeType } from '@flowtrace/workflow';
+import type { NodeDispatcher, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
+import { retrySettingsFor } from '../queue/retry-settings.ts';
+import type { RunRepository, StoredWorkflow } from '../store/run-repository.ts';
+import { sha256, stableStringify } from '../store/stable-json.ts';
+import type { RunTraceIdentity } from '../store/types.ts';
+
+export interface SubmitRunRequest {
+  tenantId: string;
+  apiKeyId: string | null;
+  /** A registered workflow version; or `workflow`, an inline definition registered on the fly. */
+  workflowId?: string;
+  workflow?: unknown;
+  input?: unknown;
+  idempotencyKey?: string;
+}
+
+export interface SubmitRunResult {
+  runId: string;
+  workflowId: string;
+  traceId: string;
+  status: string;
+  /** False when an idempotency key matched an earlier run, which is returned instead. */
+  created: boolean;
+}
+
+/**
+ * Accepts a run: validates its input, stores the run and its nodes, and dispatches the root nodes. The
+ * run's `invoke_workflow` span id is chosen here, as a child of the active (request) span, so that every
+ * span the run produces anywhere descends from it.
+ */
+export class RunSubmitter {
+  readonly #repository: RunRepository;
+  readonly #dispatcher: NodeDispatcher;
+  readonly #logger: Logger;
+
+  constructor(deps: { repository: RunRepository; dispatcher: NodeDispatcher; tracer: Tracer; logger: Logger }) {
+    this.#repository = deps.repository;
+    this.#dispatcher = deps.dispatcher;
+    this.#logger = deps.logger;
+  }
+
+  async resolveWorkflow(tenantId: string, request: Pick<SubmitRunRequest, 'workflowId' | 'workflow'>) {
+    if (request.workflowId !== undefined) {
+      const workflow = await this.#repository.findWorkflow(tenantId, request.workflowId);
+      if (!workflow) throw new FlowtraceError('not_found', `workflow ${request.workflowId} does not exist`);
+      return workflow;
+    }
+    const definition = parseWorkflowDefinition(request.workflow);
+    return (await this.#repository.registerWorkflow(tenantId, definition)).workflow;
+  }
+
+  async submit(request: SubmitRunRequest): Promise<SubmitRunResult> {
+    const input = parseRunInput(request.input);
+    const workflow = await this.resolveWorkflow(request.tenantId, request);
+    const createdAt = new Date();
+    const runId = randomUUID();
+    const runTrace = this.#runTrace();
+    const runContext = trace.setSpanContext(context.active(), {
+      traceId: runTrace.traceId,
+      spanId: runTrace.spanId,
+      traceFlags: runTrace.traceFlags,
+      isRemote: false,
+    });
+
+    let prepared: PreparedDispatch | undefined;
+    const result = await this.#repository.createRun(
+      {
+        id: runId,
+        tenantId: request.tenantId,
+        apiKeyId: request.apiKeyId,
+        workflow,
+        input,
+        idempotencyKey: request.idempotencyKey ?? null,
+        requestHash: sha256(stableStringify({ workflowId: workflow.id, input })),
+        trace: runTrace,
+        createdAt,
+        deadlineAt: workflow.definition.timeoutMs ? new Date(createdAt.getTime() + workflow.definition.timeoutMs) : null,
+        nodes: workflow.definition.nodes.map((n) => ({
+          nodeId: n.id,
+          type: n.type,
+          dependsOn: n.dependsOn,
+          maxAttempts: retrySettingsFor(n).maxAttempts,
+        })),
+      },
+      (roots) => {
+        prepared = this.#dispatcher.prepare(
+          runContext,
+          { runId, workflowId: workflow.id, tenantId: request.tenantId },
+          roots.map((root) => {
+            const node = workflow.definition.nodes.find((n) => n.id === root.nodeId);
+            if (!node) throw new Error(`root node ${root.nodeId} is not in the workflow`);
+            return { nodeId: node.id, type: node.type as NodeType, retry: retrySettingsFor(node), links: [] };
+          }),
+        );
+        return prepared.records;
+      },
+    );
+
+    if (!result.created) {
+      if (result.run.requestHash !== sha256(stableStringify({ workflowId: workflow.id, input }))) {
+        throw new FlowtraceError(
+          'idempotency_conflict',
+          `idempotency key "${request.idempotencyKey}" was already used for a different request (run ${result.run.id})`,
+          { details: { runId: result.run.id } },
+        );
+      }
+      return { runId: result.run.id, workflowId: workflow.id, traceId: result.run.traceId, status: result.run.status, created: false };
+    }
+    if (prepared) {
+      try {
+        await this.#dispatcher.send(prepared);
+      } catch (error) {
+        // The run and its queued roots are committed; the reconciler enqueues them once Redis is back.
+        this.#logger.error({ err: error, runId }, 'could not enqueue the root nodes of a new run');
+      }
+    }
+    return { runId, workflowId: workflow.id, traceId: runTrace.traceId, status: 'queued', created: true };
+  }
+
+  /** Places the run in the caller's trace: under the active span, or in a fresh trace when there is none. */
+  #runTrace(): RunTraceIdentity {
+    const parent = trace.getSpanContext(context.active());
+    if (parent && isSpanContextValid(parent)) {
+      return {
+        traceId: parent.traceId,
+        spanId: newSpanId(),
+        parentSpanId: parent.spanId,
+        traceFlags: parent.traceFlags & TraceFlags.SAMPLED,
+        traceState: parent.traceState?.serialize() || null,
+      };
+    }
+    return { traceId: newTraceId(), spanId: newSpanId(), parentSpanId: null, traceFlags: TraceFlags.NONE, traceState: null };
+  }
+}
+
