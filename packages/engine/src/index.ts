@@ -35,3 +35,5 @@ export {
 export type { FinishedRun, RunTraceIdentity, StoredError } from './store/types.ts';
 export { CompiledWorkflow, WorkflowCatalog } from './store/workflow-catalog.ts';
 export { RunSubmitter, type SubmitRunRequest, type SubmitRunResult } from './submission/run-submitter.ts';
+export { configError, envBoolean, infrastructureEnv } from './config/env-fragments.ts';
+export { installShutdown, type ShutdownStep } from './runtime/shutdown.ts';

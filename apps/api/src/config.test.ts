@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { loadApiConfig } from './config.ts';
+
+describe('loadApiConfig', () => {
+  it('applies defaults for a local setup', () => {
+    const config = loadApiConfig({});
+    expect(config.PORT).toBe(3000);
+    expect(config.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(config.QUEUE_PREFIX).toBe('{flowtrace}');
+    expect(config.DATABASE_PREPARE).toBe(true);
+  });
+
+  it('coerces numbers and booleans from strings', () => {
+    const config = loadApiConfig({ PORT: '8081', DATABASE_PREPARE: 'false', DATABASE_POOL_MAX: '4' });
+    expect(config.PORT).toBe(8081);
+    expect(config.DATABASE_PREPARE).toBe(false);
+    expect(config.DATABASE_POOL_MAX).toBe(4);
+  });
+
+  it('names every invalid variable in one error', () => {
+    expect(() => loadApiConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', DATABASE_PREPARE: 'maybe' })).toThrow(
+      /PORT[\s\S]*DATABASE_URL|DATABASE_URL[\s\S]*PORT/,
+    );
+    expect(() => loadApiConfig({ DATABASE_PREPARE: 'maybe' })).toThrow(/DATABASE_PREPARE/);
+  });
+});

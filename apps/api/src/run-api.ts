@@ -1,0 +1,66 @@
+import { trace } from '@opentelemetry/api';
+import { ApiKeyStore, buildApp } from '@flowtrace/api';
+import { createDatabase } from '@flowtrace/db';
+import {
+  assertNoEviction,
+  createRedis,
+  installShutdown,
+  NodeDispatcher,
+  NodeQueues,
+  RunRepository,
+  RunSubmitter,
+} from '@flowtrace/engine';
+import { createLogger } from '@flowtrace/telemetry';
+import type { Telemetry } from '@flowtrace/telemetry/sdk';
+import type { ApiConfig } from './config.ts';
+import { VERSION } from './version.ts';
+
+/** Wires the API process: Postgres, Redis, the engine's submission side and the HTTP server. */
+export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<void> {
+  const logger = createLogger({ name: 'flowtrace-api', level: config.LOG_LEVEL, base: { service: telemetry.serviceName } });
+  const database = createDatabase({
+    url: config.DATABASE_URL,
+    maxConnections: config.DATABASE_POOL_MAX,
+    prepare: config.DATABASE_PREPARE,
+    applicationName: 'flowtrace-api',
+  });
+  const redis = createRedis({ url: config.REDIS_URL, role: 'producer', connectionName: 'flowtrace-api' });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  await assertNoEviction(redis, (message) => logger.warn(message));
+
+  const tracer = trace.getTracer('flowtrace-api', VERSION);
+  const queues = new NodeQueues({ connection: redis, prefix: config.QUEUE_PREFIX });
+  const dispatcher = new NodeDispatcher({ queues, tracer });
+  const repository = new RunRepository({ sql: database.sql, tracer });
+  const submitter = new RunSubmitter({ repository, dispatcher, tracer, logger });
+  const apiKeys = new ApiKeyStore({ sql: database.sql }, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS });
+
+  const app = await buildApp(
+    {
+      repository,
+      submitter,
+      apiKeys,
+      logger,
+      otelPlugin: telemetry.fastifyPlugin,
+      readiness: [
+        { name: 'postgres', check: async () => void (await database.sql`select 1`) },
+        { name: 'redis', check: async () => void (await redis.ping()) },
+      ],
+    },
+    { signozUrl: config.SIGNOZ_URL, bodyLimit: config.BODY_LIMIT_BYTES, version: VERSION },
+  );
+
+  installShutdown({
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    steps: [
+      { name: 'http', run: () => app.close() },
+      { name: 'queues', run: () => queues.close() },
+      { name: 'redis', run: () => redis.quit() },
+      { name: 'postgres', run: () => database.close() },
+      { name: 'telemetry', run: () => telemetry.shutdown() },
+    ],
+  });
+  const address = await app.listen({ host: config.HOST, port: config.PORT });
+  logger.info({ address, version: VERSION }, 'API listening');
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/** Boolean environment values: `true/false`, `1/0`, `yes/no` (anything else is an error, not false). */
+export const envBoolean = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'TRUE');
+
+const url = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL with protocol ${protocols.join(' or ')}`);
+
+/**
+ * Settings every fleet process shares: where Postgres and Redis are, and how connections behave. Each
+ * app's own schema spreads these in.
+ */
+export const infrastructureEnv = {
+  /** The system of record for runs and nodes. */
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/flowtrace'),
+  /** Connections per process; all processes together must stay under the server's (or PgBouncer's) limit. */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** Set false behind PgBouncer in transaction mode, which cannot keep prepared statements. */
+  DATABASE_PREPARE: envBoolean.default(true),
+  /** The transport for node jobs. Its maxmemory-policy must be noeviction. */
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /**
+   * Prefix of every BullMQ key. The braces make it a Redis Cluster hash tag, so each queue's keys land
+   * in one slot, as BullMQ requires on a cluster.
+   */
+  QUEUE_PREFIX: z.string().min(1).max(64).default('{flowtrace}'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long shutdown may take before the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+} as const;
+
+/** Formats a config parse failure as one line per variable. */
+export function configError(app: string, error: z.ZodError): Error {
+  const lines = error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+  return new Error(`invalid ${app} configuration:\n${lines.join('\n')}`);
+}
