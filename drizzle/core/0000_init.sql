@@ -75,6 +75,7 @@ CREATE TABLE "node_runs" (
 	"node_id" text NOT NULL,
 	"type" text NOT NULL,
 	"status" "node_status" NOT NULL,
+	"depends_on" text[] NOT NULL,
 	"remaining_deps" integer NOT NULL,
 	"attempt" integer DEFAULT 0 NOT NULL,
 	"max_attempts" integer NOT NULL,
@@ -149,6 +150,7 @@ CREATE INDEX "event_logs_trace_idx" ON "event_logs" USING btree ("trace_id");-->
 CREATE UNIQUE INDEX "model_cost_logs_call_idx" ON "model_cost_logs" USING btree ("run_id","node_id","attempt","call_index");--> statement-breakpoint
 CREATE INDEX "model_cost_logs_trace_idx" ON "model_cost_logs" USING btree ("trace_id");--> statement-breakpoint
 CREATE INDEX "model_cost_logs_tenant_created_idx" ON "model_cost_logs" USING btree ("tenant_id","created_at");--> statement-breakpoint
+CREATE INDEX "node_runs_active_idx" ON "node_runs" USING btree ("status","queued_at") WHERE "node_runs"."status" in ('queued', 'running');--> statement-breakpoint
 CREATE UNIQUE INDEX "runs_tenant_idempotency_idx" ON "runs" USING btree ("tenant_id","idempotency_key") WHERE "runs"."idempotency_key" is not null;--> statement-breakpoint
 CREATE INDEX "runs_trace_idx" ON "runs" USING btree ("trace_id");--> statement-breakpoint
 CREATE INDEX "runs_tenant_created_idx" ON "runs" USING btree ("tenant_id","created_at");--> statement-breakpoint

@@ -1,5 +1,10 @@
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginCallback } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginCallback,
+  LogController,
+} from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { RunRepository, RunSubmitter } from '@flowtrace/engine';
 import type { Logger } from '@flowtrace/telemetry';
@@ -34,7 +39,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     // Typed as Fastify's base logger so the instance keeps Fastify's default generics.
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    disableRequestLogging: true,
+    // Requests are logged once, on response, by the hook below (with route and duration).
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

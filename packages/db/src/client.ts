@@ -1,10 +1,7 @@
-import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import * as core from './schema/core.ts';
 
 export type Sql = postgres.Sql;
 export type Transaction = postgres.TransactionSql;
-export type Database = PostgresJsDatabase<typeof core>;
 
 export interface DatabaseOptions {
   url: string;
@@ -23,11 +20,15 @@ export interface DatabaseOptions {
 
 export interface DatabaseHandle {
   readonly sql: Sql;
-  readonly db: Database;
   close(): Promise<void>;
 }
 
-/** Opens a postgres.js pool with Drizzle on top. The pool connects lazily and reconnects by itself. */
+/**
+ * Opens a postgres.js pool; the pool connects lazily and reconnects by itself. The engine's hot paths are
+ * hand-written SQL (data-modifying CTEs, one round trip per step), so no Drizzle instance wraps this client:
+ * Drizzle replaces the client's date and JSON serializers, which raw queries rely on. The Drizzle schema
+ * still defines the tables and drives the migrations.
+ */
 export function createDatabase(options: DatabaseOptions): DatabaseHandle {
   const sql = postgres(options.url, {
     max: options.maxConnections ?? 10,
@@ -39,6 +40,5 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'flowtrace' },
   });
-  const db = drizzle(sql, { schema: core });
-  return { sql, db, close: () => sql.end({ timeout: 5 }) };
+  return { sql, close: () => sql.end({ timeout: 5 }) };
 }

@@ -1,11 +1,13 @@
 export {
   createDatabase,
-  type Database,
   type DatabaseHandle,
   type DatabaseOptions,
   type Sql,
   type Transaction,
 } from './client.ts';
+export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
+export { ensureDatabase, hasPgvector } from './ensure-database.ts';
+export { type MigrateAllResult, migrateAll } from './migrate-all.ts';
 export { MIGRATIONS, type MigrationSet, migrateDatabase } from './migrate.ts';
 export {
   agentTraceHistory,

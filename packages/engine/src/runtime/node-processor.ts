@@ -102,6 +102,7 @@ export class NodeProcessor {
     } catch (error) {
       // Infrastructure failures (Postgres, Redis): BullMQ retries the job; the node state is unchanged.
       recordSpanError(span, error);
+      this.#deps.logger.error({ err: error, runId: data.runId, nodeId: data.nodeId }, 'node job failed; BullMQ will retry it');
       throw error;
     } finally {
       span.end();

@@ -149,11 +149,11 @@ export class NodeStateStore {
         ),
         events as (
           insert into event_logs (run_id, tenant_id, node_id, attempt, type, dedupe_key, trace_id, span_id)
-          select ${ref.runId}, r.tenant_id, ${ref.nodeId}, c.attempt, 'node.started',
-                 'node.started:' || ${ref.nodeId} || ':' || c.attempt, ${ref.traceId}, ${ref.spanId}
+          select ${ref.runId}::uuid, r.tenant_id, ${ref.nodeId}::text, c.attempt, 'node.started',
+                 'node.started:' || ${ref.nodeId}::text || ':' || c.attempt, ${ref.traceId}::text, ${ref.spanId}::text
           from claimed c join runs r on r.id = ${ref.runId}
           union all
-          select ${ref.runId}, s.tenant_id, null, null, 'run.started', 'run.started::', ${ref.traceId}, ${ref.spanId}
+          select s.id, s.tenant_id, null, null, 'run.started', 'run.started::', ${ref.traceId}::text, ${ref.spanId}::text
           from run_started s
           on conflict do nothing
         )
@@ -192,7 +192,7 @@ export class NodeStateStore {
       this.#sql.begin(async (tx) => {
         const updated = await tx`
           update node_runs
-          set status = ${input.status}, output = ${input.output === null ? null : tx.json(input.output)},
+          set status = ${input.status}, output = ${input.output === null ? null : tx.json(input.output as never)},
               error = ${input.error === null ? null : tx.json(input.error as never)}, finished_at = now()
           where run_id = ${input.runId} and node_id = ${input.nodeId}
             and status = 'running' and attempt = ${input.attempt}

@@ -10,3 +10,4 @@ export type {
   ReceivedTemporality,
 } from './otlp-json.ts';
 export { OtlpReceiver, type OtlpReceiverOptions, type WaitForOptions } from './otlp-receiver.ts';
+export { type InMemoryTracing, startInMemoryTracing } from './in-memory-tracing.ts';

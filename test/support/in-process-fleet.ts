@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
+import type { FastifyInstance } from 'fastify';
+import { ApiKeyStore, buildApp } from '@flowtrace/api';
+import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
+import {
+  createRedis,
+  ExecutorRegistry,
+  NodeDispatcher,
+  NodeProcessor,
+  NodeQueues,
+  NodeStateStore,
+  NodeWorkerPool,
+  RunFinalizer,
+  RunRepository,
+  RunSignals,
+  RunSubmitter,
+  WorkflowCatalog,
+} from '@flowtrace/engine';
+import { createLogger, type DeferredSpanEmitter } from '@flowtrace/telemetry';
+import { NODE_TYPES, type NodeExecutor } from '@flowtrace/workflow';
+
+export interface InProcessFleet {
+  readonly app: FastifyInstance;
+  readonly db: TestDatabase;
+  readonly apiKey: string;
+  readonly tenantId: string;
+  readonly prefix: string;
+  readonly repository: RunRepository;
+  /** Creates another tenant's key, for isolation tests. */
+  createKey(tenant: string): Promise<string>;
+  /** Polls the run API until the run is terminal. */
+  waitForRun(runId: string, key?: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/**
+ * The API and a worker pool in one process, over a real (per-test) Postgres database and real Redis with
+ * a unique queue prefix. Tests supply the executors; everything else is the production code.
+ */
+export async function startInProcessFleet(options: {
+  executors: NodeExecutor[];
+  deferredSpans: DeferredSpanEmitter;
+  workerOptions?: Partial<{ lockDurationMs: number; stalledIntervalMs: number; defaultTimeoutMs: number }>;
+}): Promise<InProcessFleet> {
+  const db = await createTestDatabase({ maxConnections: 10 });
+  const prefix = `{ft-test-${randomUUID().slice(0, 8)}}`;
+  const logger = createLogger({ name: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const tracer = trace.getTracer('flowtrace-test');
+  const producer = createRedis({ url: 'redis://127.0.0.1:6379', role: 'producer' });
+  const workerConnection = createRedis({ url: 'redis://127.0.0.1:6379', role: 'worker' });
+  const queues = new NodeQueues({ connection: producer, prefix });
+  const dispatcher = new NodeDispatcher({ queues, tracer });
+  const repository = new RunRepository({ sql: db.handle.sql, tracer });
+  const submitter = new RunSubmitter({ repository, dispatcher, tracer, logger });
+  const apiKeys = new ApiKeyStore({ sql: db.handle.sql });
+  const app = await buildApp(
+    { repository, submitter, apiKeys, logger, readiness: [] },
+    { signozUrl: 'http://signoz.test:8080', version: 'test' },
+  );
+  const signals = new RunSignals();
+  const processor = new NodeProcessor(
+    {
+      store: new NodeStateStore({ sql: db.handle.sql, tracer }),
+      catalog: new WorkflowCatalog({ sql: db.handle.sql }),
+      executors: new ExecutorRegistry(options.executors),
+      dispatcher,
+      finalizer: new RunFinalizer({ deferredSpans: options.deferredSpans }),
+      signals,
+      tracer,
+      logger,
+    },
+    { defaultTimeoutMs: options.workerOptions?.defaultTimeoutMs ?? 30_000, maxOutputBytes: 1024 * 1024 },
+  );
+  const pool = new NodeWorkerPool(
+    { connection: workerConnection, processor, signals, logger },
+    {
+      kinds: NODE_TYPES,
+      concurrency: { llm: 8, agent: 8, connector: 8, rag: 8 },
+      prefix,
+      workerName: 'test-worker',
+      lockDurationMs: options.workerOptions?.lockDurationMs ?? 30_000,
+      stalledIntervalMs: options.workerOptions?.stalledIntervalMs ?? 30_000,
+      maxStalledCount: 1,
+    },
+  );
+  pool.start();
+  await pool.waitUntilReady();
+  const created = await apiKeys.create('tenant-a');
+
+  const waitForRun = async (runId: string, key = created.key, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const response = await app.inject({ method: 'GET', url: `/v1/runs/${runId}`, headers: { authorization: `Bearer ${key}` } });
+      const body = response.json();
+      if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
+      if (Date.now() > deadline) throw new Error(`run ${runId} still ${body.status} after ${timeoutMs} ms: ${response.body}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  return {
+    app,
+    db,
+    apiKey: created.key,
+    tenantId: created.tenantId,
+    prefix,
+    repository,
+    createKey: async (tenant) => (await apiKeys.create(tenant)).key,
+    waitForRun,
+    close: async () => {
+      await pool.close(5_000);
+      await app.close();
+      await queues.close();
+      // Remove this test's BullMQ keys.
+      const keys = await producer.keys(`${prefix}:*`);
+      if (keys.length > 0) await producer.del(...keys);
+      await Promise.all([producer.quit(), workerConnection.quit()]);
+      await db.drop();
+    },
+  };
+}
