@@ -1,7 +1,13 @@
+import { type InMemoryTracing, startInMemoryTracing } from '@flowtrace/telemetry/testing';
+import {
+  type JsonValue,
+  type NodeExecutor,
+  type NodeType,
+  PermanentNodeError,
+  TransientNodeError,
+} from '@flowtrace/workflow';
 import { SpanKind } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InMemoryTracing, startInMemoryTracing } from '@flowtrace/telemetry/testing';
-import { type JsonValue, type NodeExecutor, type NodeType, PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
 import { type InProcessFleet, startInProcessFleet } from '../support/in-process-fleet.ts';
 
 /** Test executors: each returns what it saw, so the test can check inputs flowed along the DAG. */
@@ -12,7 +18,11 @@ function echoExecutor(type: NodeType): NodeExecutor {
     async execute(ctx) {
       executions.push({ nodeId: ctx.nodeId, attempt: ctx.attempt });
       const config = ctx.config as { behaviour?: string };
-      if (ctx.input && typeof ctx.input === 'object' && (ctx.input as Record<string, JsonValue>).failAt === ctx.nodeId) {
+      if (
+        ctx.input &&
+        typeof ctx.input === 'object' &&
+        (ctx.input as Record<string, JsonValue>).failAt === ctx.nodeId
+      ) {
         throw new PermanentNodeError('provider_rejected', `node ${ctx.nodeId} was told to fail`);
       }
       if ((ctx.input as Record<string, JsonValue>).flakyAt === ctx.nodeId && ctx.attempt < 3) {
@@ -27,15 +37,28 @@ function echoExecutor(type: NodeType): NodeExecutor {
 const diamond = {
   name: 'diamond',
   nodes: [
-    { id: 'start', type: 'llm', config: { provider: 'simulated', model: 'sim', prompt: 'hi {{input.topic}}' } },
-    { id: 'left', type: 'connector', dependsOn: ['start'], config: { url: 'https://example.test/{{nodes.start.output.node}}' } },
+    {
+      id: 'start',
+      type: 'llm',
+      config: { provider: 'simulated', model: 'sim', prompt: 'hi {{input.topic}}' },
+    },
+    {
+      id: 'left',
+      type: 'connector',
+      dependsOn: ['start'],
+      config: { url: 'https://example.test/{{nodes.start.output.node}}' },
+    },
     { id: 'right', type: 'rag', dependsOn: ['start'], config: { collection: 'kb', query: 'q' } },
     {
       id: 'join',
       type: 'llm',
       dependsOn: ['left', 'right'],
       retry: { attempts: 3, backoff: { type: 'fixed', delayMs: 10, jitter: 0 } },
-      config: { provider: 'simulated', model: 'sim', prompt: '{{nodes.left.output.node}} {{nodes.right.output.node}}' },
+      config: {
+        provider: 'simulated',
+        model: 'sim',
+        prompt: '{{nodes.left.output.node}} {{nodes.right.output.node}}',
+      },
     },
   ],
 };
@@ -81,13 +104,21 @@ describe('run lifecycle (in-process API and workers, real Postgres and Redis)', 
       await fleet.app.inject({ method: 'GET', url: `/v1/runs/${runId}/events`, headers: auth() })
     ).json().events as { type: string; traceId: string }[];
     expect(events.map((e) => e.type)).toEqual(
-      expect.arrayContaining(['run.queued', 'run.started', 'node.started', 'node.completed', 'run.completed']),
+      expect.arrayContaining([
+        'run.queued',
+        'run.started',
+        'node.started',
+        'node.completed',
+        'run.completed',
+      ]),
     );
     expect(events.filter((e) => e.type === 'run.completed')).toHaveLength(1);
     expect(new Set(events.map((e) => e.traceId))).toEqual(new Set([traceId]));
 
     // The trace: invoke_workflow is emitted once the run ends; every span belongs to the run's trace.
-    const invoke = tracing.spans().find((s) => s.name === 'invoke_workflow diamond' && s.spanContext().traceId === traceId);
+    const invoke = tracing
+      .spans()
+      .find((s) => s.name === 'invoke_workflow diamond' && s.spanContext().traceId === traceId);
     expect(invoke).toBeDefined();
     const runSpans = tracing.spans().filter((s) => s.spanContext().traceId === traceId);
     const ids = new Set(runSpans.map((s) => s.spanContext().spanId));
@@ -95,7 +126,9 @@ describe('run lifecycle (in-process API and workers, real Postgres and Redis)', 
     // Without an HTTP server span (inject), invoke_workflow is the root and every other span descends from it.
     expect(orphans.map((s) => s.name)).toEqual([]);
     expect(invoke?.parentSpanContext).toBeUndefined();
-    expect(runSpans.filter((s) => !s.parentSpanContext).map((s) => s.name)).toEqual(['invoke_workflow diamond']);
+    expect(runSpans.filter((s) => !s.parentSpanContext).map((s) => s.name)).toEqual([
+      'invoke_workflow diamond',
+    ]);
     const consumers = runSpans.filter((s) => s.kind === SpanKind.CONSUMER);
     expect(consumers.map((s) => s.name).sort()).toEqual([
       'process nodes.connector',
@@ -122,7 +155,11 @@ describe('run lifecycle (in-process API and workers, real Postgres and Redis)', 
     const join = (run.nodes as { nodeId: string; attempts: number }[]).find((n) => n.nodeId === 'join');
     expect(join?.attempts).toBe(3);
     const events = (
-      await fleet.app.inject({ method: 'GET', url: `/v1/runs/${response.json().runId}/events`, headers: auth() })
+      await fleet.app.inject({
+        method: 'GET',
+        url: `/v1/runs/${response.json().runId}/events`,
+        headers: auth(),
+      })
     ).json().events as { type: string; attempt: number }[];
     expect(events.filter((e) => e.type === 'node.retried').map((e) => e.attempt)).toEqual([1, 2]);
   });
@@ -137,9 +174,13 @@ describe('run lifecycle (in-process API and workers, real Postgres and Redis)', 
     const run = await fleet.waitForRun(response.json().runId);
     expect(run.status).toBe('failed');
     expect(run.error).toMatchObject({ code: 'provider_rejected', nodeId: 'start' });
-    const statuses = Object.fromEntries((run.nodes as { nodeId: string; status: string }[]).map((n) => [n.nodeId, n.status]));
+    const statuses = Object.fromEntries(
+      (run.nodes as { nodeId: string; status: string }[]).map((n) => [n.nodeId, n.status]),
+    );
     expect(statuses).toEqual({ start: 'failed', left: 'skipped', right: 'skipped', join: 'skipped' });
-    const invoke = tracing.spans().find((s) => s.name === 'invoke_workflow diamond' && s.spanContext().traceId === run.traceId);
+    const invoke = tracing
+      .spans()
+      .find((s) => s.name === 'invoke_workflow diamond' && s.spanContext().traceId === run.traceId);
     expect(invoke?.status.code).toBe(2);
   });
 });

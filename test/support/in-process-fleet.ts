@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { trace } from '@opentelemetry/api';
-import type { FastifyInstance } from 'fastify';
 import { ApiKeyStore, buildApp } from '@flowtrace/api';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import {
@@ -19,6 +17,8 @@ import {
 } from '@flowtrace/engine';
 import { createLogger, type DeferredSpanEmitter } from '@flowtrace/telemetry';
 import { NODE_TYPES, type NodeExecutor } from '@flowtrace/workflow';
+import { trace } from '@opentelemetry/api';
+import type { FastifyInstance } from 'fastify';
 
 export interface InProcessFleet {
   readonly app: FastifyInstance;
@@ -52,7 +52,12 @@ export async function startInProcessFleet(options: {
   const queues = new NodeQueues({ connection: producer, prefix });
   const dispatcher = new NodeDispatcher({ queues, tracer });
   const repository = new RunRepository({ sql: db.handle.sql, tracer });
-  const submitter = new RunSubmitter({ repository, dispatcher, tracer, logger });
+  const submitter = new RunSubmitter({
+    repository,
+    dispatcher,
+    deferredSpans: options.deferredSpans,
+    logger,
+  });
   const apiKeys = new ApiKeyStore({ sql: db.handle.sql });
   const app = await buildApp(
     { repository, submitter, apiKeys, logger, readiness: [] },
@@ -91,10 +96,15 @@ export async function startInProcessFleet(options: {
   const waitForRun = async (runId: string, key = created.key, timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const response = await app.inject({ method: 'GET', url: `/v1/runs/${runId}`, headers: { authorization: `Bearer ${key}` } });
+      const response = await app.inject({
+        method: 'GET',
+        url: `/v1/runs/${runId}`,
+        headers: { authorization: `Bearer ${key}` },
+      });
       const body = response.json();
       if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
-      if (Date.now() > deadline) throw new Error(`run ${runId} still ${body.status} after ${timeoutMs} ms: ${response.body}`);
+      if (Date.now() > deadline)
+        throw new Error(`run ${runId} still ${body.status} after ${timeoutMs} ms: ${response.body}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };

@@ -18,9 +18,9 @@ describe('loadApiConfig', () => {
   });
 
   it('names every invalid variable in one error', () => {
-    expect(() => loadApiConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', DATABASE_PREPARE: 'maybe' })).toThrow(
-      /PORT[\s\S]*DATABASE_URL|DATABASE_URL[\s\S]*PORT/,
-    );
+    expect(() =>
+      loadApiConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', DATABASE_PREPARE: 'maybe' }),
+    ).toThrow(/PORT[\s\S]*DATABASE_URL|DATABASE_URL[\s\S]*PORT/);
     expect(() => loadApiConfig({ DATABASE_PREPARE: 'maybe' })).toThrow(/DATABASE_PREPARE/);
   });
 });

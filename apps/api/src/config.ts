@@ -9,7 +9,11 @@ const apiEnvSchema = z.object({
   /** Base URL of the SigNoz UI; run responses link to `<url>/trace/<traceId>`. */
   SIGNOZ_URL: z.url().default('http://localhost:8080'),
   /** Largest request body accepted, in bytes (definitions and inputs have their own, smaller limits). */
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).default(1024 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .default(1024 * 1024),
   /** Cache API key lookups this long; a revoked key stops working within this time. */
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
 });

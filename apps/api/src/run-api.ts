@@ -1,4 +1,3 @@
-import { trace } from '@opentelemetry/api';
 import { ApiKeyStore, buildApp } from '@flowtrace/api';
 import { createDatabase } from '@flowtrace/db';
 import {
@@ -12,12 +11,17 @@ import {
 } from '@flowtrace/engine';
 import { createLogger } from '@flowtrace/telemetry';
 import type { Telemetry } from '@flowtrace/telemetry/sdk';
+import { trace } from '@opentelemetry/api';
 import type { ApiConfig } from './config.ts';
 import { VERSION } from './version.ts';
 
 /** Wires the API process: Postgres, Redis, the engine's submission side and the HTTP server. */
 export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<void> {
-  const logger = createLogger({ name: 'flowtrace-api', level: config.LOG_LEVEL, base: { service: telemetry.serviceName } });
+  const logger = createLogger({
+    name: 'flowtrace-api',
+    level: config.LOG_LEVEL,
+    base: { service: telemetry.serviceName },
+  });
   const database = createDatabase({
     url: config.DATABASE_URL,
     maxConnections: config.DATABASE_POOL_MAX,
@@ -32,7 +36,12 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
   const queues = new NodeQueues({ connection: redis, prefix: config.QUEUE_PREFIX });
   const dispatcher = new NodeDispatcher({ queues, tracer });
   const repository = new RunRepository({ sql: database.sql, tracer });
-  const submitter = new RunSubmitter({ repository, dispatcher, tracer, logger });
+  const submitter = new RunSubmitter({
+    repository,
+    dispatcher,
+    deferredSpans: telemetry.deferredSpans,
+    logger,
+  });
   const apiKeys = new ApiKeyStore({ sql: database.sql }, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS });
 
   const app = await buildApp(

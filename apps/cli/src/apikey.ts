@@ -5,7 +5,11 @@ import { z } from 'zod';
 
 /** `npm run apikey -- --tenant <name> [--label <text>]`: creates an API key and prints it once. */
 const { values } = parseArgs({
-  options: { tenant: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean', default: false } },
+  options: {
+    tenant: { type: 'string' },
+    label: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
 });
 if (!values.tenant) {
   console.error('usage: npm run apikey -- --tenant <name> [--label <text>] [--json]');
@@ -20,7 +24,9 @@ try {
   if (values.json) {
     console.log(JSON.stringify({ key: created.key, tenantId: created.tenantId, apiKeyId: created.apiKeyId }));
   } else {
-    console.log(`API key for tenant "${created.tenantName}" (shown once, store it now):\n\n  ${created.key}\n`);
+    console.log(
+      `API key for tenant "${created.tenantName}" (shown once, store it now):\n\n  ${created.key}\n`,
+    );
   }
 } finally {
   await database.close();

@@ -1,4 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
+import type { RunRepository, RunSubmitter } from '@flowtrace/engine';
+import type { Logger } from '@flowtrace/telemetry';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -6,8 +8,6 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { RunRepository, RunSubmitter } from '@flowtrace/engine';
-import type { Logger } from '@flowtrace/telemetry';
 import type { ApiKeyStore } from './auth/api-key-store.ts';
 import { bearerAuth } from './auth/authenticate.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
@@ -70,7 +70,9 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
         version: options.version,
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key from `npm run apikey`' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key from `npm run apikey`' },
+        },
       },
       security: [{ bearerAuth: [] }],
     },

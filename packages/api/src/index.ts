@@ -1,3 +1,3 @@
-export { type ApiPrincipal, ApiKeyStore, type CreatedApiKey } from './auth/api-key-store.ts';
+export { ApiKeyStore, type ApiPrincipal, type CreatedApiKey } from './auth/api-key-store.ts';
 export { type AppDeps, type AppOptions, buildApp } from './build-app.ts';
 export { HEALTH_PATHS, type ReadinessCheck } from './routes/health-routes.ts';

@@ -7,8 +7,8 @@ export {
 } from './client.ts';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
 export { ensureDatabase, hasPgvector } from './ensure-database.ts';
-export { type MigrateAllResult, migrateAll } from './migrate-all.ts';
 export { MIGRATIONS, type MigrationSet, migrateDatabase } from './migrate.ts';
+export { type MigrateAllResult, migrateAll } from './migrate-all.ts';
 export {
   agentTraceHistory,
   apiKeys,

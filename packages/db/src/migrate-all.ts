@@ -11,7 +11,10 @@ export interface MigrateAllResult {
  * Creates the database if needed and applies the core migrations, then the vector-store migrations where
  * pgvector is available (the vector store may be a separate database: `vectorUrl`).
  */
-export async function migrateAll(urls: { databaseUrl: string; vectorUrl?: string }): Promise<MigrateAllResult> {
+export async function migrateAll(urls: {
+  databaseUrl: string;
+  vectorUrl?: string;
+}): Promise<MigrateAllResult> {
   const createdDatabase = await ensureDatabase(urls.databaseUrl);
   await migrateDatabase(urls.databaseUrl, 'core');
   const vectorUrl = urls.vectorUrl ?? urls.databaseUrl;

@@ -1,4 +1,10 @@
-export { type NodeToDispatch, NodeDispatcher, type PreparedDispatch, predecessorLinks } from './dispatch/node-dispatcher.ts';
+export { configError, envBoolean, infrastructureEnv } from './config/env-fragments.ts';
+export {
+  NodeDispatcher,
+  type NodeToDispatch,
+  type PreparedDispatch,
+  predecessorLinks,
+} from './dispatch/node-dispatcher.ts';
 export {
   DEFAULT_RETRY,
   type NodeJobData,
@@ -22,18 +28,17 @@ export {
 export { NodeWorkerPool, type NodeWorkerPoolOptions } from './runtime/node-worker-pool.ts';
 export { RunFinalizer } from './runtime/run-finalizer.ts';
 export { RunSignals } from './runtime/run-signals.ts';
+export { installShutdown, type ShutdownStep } from './runtime/shutdown.ts';
 export { type ClaimedNode, type DispatchRecord, NodeStateStore } from './store/node-state-store.ts';
 export {
   type CreateRunResult,
   type EventView,
   type NewRun,
-  RunRepository,
   type RunNodeView,
+  RunRepository,
   type RunView,
   type StoredWorkflow,
 } from './store/run-repository.ts';
 export type { FinishedRun, RunTraceIdentity, StoredError } from './store/types.ts';
 export { CompiledWorkflow, WorkflowCatalog } from './store/workflow-catalog.ts';
 export { RunSubmitter, type SubmitRunRequest, type SubmitRunResult } from './submission/run-submitter.ts';
-export { configError, envBoolean, infrastructureEnv } from './config/env-fragments.ts';
-export { installShutdown, type ShutdownStep } from './runtime/shutdown.ts';

@@ -70,7 +70,8 @@ export class ApiKeyStore {
   }
 
   async revoke(apiKeyId: string): Promise<boolean> {
-    const rows = await this.#sql`update api_keys set revoked_at = now() where id = ${apiKeyId} and revoked_at is null returning id`;
+    const rows = await this
+      .#sql`update api_keys set revoked_at = now() where id = ${apiKeyId} and revoked_at is null returning id`;
     this.#cache.clear();
     return rows.length > 0;
   }

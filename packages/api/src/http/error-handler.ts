@@ -1,6 +1,6 @@
+import { ERROR_CODES, type ErrorCode, isFlowtraceError } from '@flowtrace/workflow';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { type ErrorCode, ERROR_CODES, isFlowtraceError } from '@flowtrace/workflow';
 
 export function sendError(
   reply: FastifyReply,
@@ -38,7 +38,11 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendError(reply, 'payload_too_large', `request body is larger than ${request.routeOptions.bodyLimit ?? 'the limit'} bytes`);
+        return sendError(
+          reply,
+          'payload_too_large',
+          `request body is larger than ${request.routeOptions.bodyLimit ?? 'the limit'} bytes`,
+        );
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return sendError(reply, 'unsupported_media_type', 'send the body as application/json');
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -14,7 +14,9 @@ export const errorBodySchema = z
 /** A definition is validated by the workflow package (distinct error codes per problem), not here. */
 export const workflowDefinitionBody = z
   .record(z.string(), z.unknown())
-  .describe('A workflow definition: { name, description?, timeoutMs?, nodes: [{ id, type, dependsOn?, config, retry?, timeoutMs?, continueOnFailure? }] }. See docs/api.md.');
+  .describe(
+    'A workflow definition: { name, description?, timeoutMs?, nodes: [{ id, type, dependsOn?, config, retry?, timeoutMs?, continueOnFailure? }] }. See docs/api.md.',
+  );
 
 export const workflowResponseSchema = z
   .object({
@@ -30,7 +32,10 @@ export const createRunBodySchema = z
   .object({
     workflowId: z.uuid().optional().describe('A registered workflow version'),
     workflow: workflowDefinitionBody.optional().describe('An inline definition, registered on the fly'),
-    input: z.unknown().optional().describe('The run input: a JSON object that templates read as input.<field>'),
+    input: z
+      .unknown()
+      .optional()
+      .describe('The run input: a JSON object that templates read as input.<field>'),
     idempotencyKey: z
       .string()
       .min(1)
@@ -80,7 +85,9 @@ export const runResponseSchema = z
     idempotencyKey: z.string().nullable(),
     traceId: z.string(),
     traceUrl: z.string(),
-    sampled: z.boolean().describe('Whether the run\'s trace was sampled (exported); rows keep the trace id either way'),
+    sampled: z
+      .boolean()
+      .describe("Whether the run's trace was sampled (exported); rows keep the trace id either way"),
     createdAt: z.string(),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),

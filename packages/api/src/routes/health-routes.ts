@@ -34,7 +34,9 @@ export function healthRoutes(app: FastifyInstance, deps: { checks: readonly Read
       }),
     );
     const ready = results.every(([, status]) => status === 'ok');
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: Object.fromEntries(results) });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'unavailable', checks: Object.fromEntries(results) });
   });
 }
 

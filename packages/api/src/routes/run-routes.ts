@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { RunRepository, RunSubmitter, RunView } from '@flowtrace/engine';
 import { FlowtraceError } from '@flowtrace/workflow';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../auth/authenticate.ts';
 import {
   createRunBodySchema,
@@ -58,17 +58,26 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
       schema: {
         summary: 'Start a run',
         description:
-          'Stores the run and enqueues its first nodes. The run joins the caller\'s trace when a traceparent header is sent.',
+          "Stores the run and enqueues its first nodes. The run joins the caller's trace when a traceparent header is sent.",
         tags: ['runs'],
         body: createRunBodySchema,
-        response: { 202: runAcceptedSchema, 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema },
+        response: {
+          202: runAcceptedSchema,
+          400: errorBodySchema,
+          401: errorBodySchema,
+          404: errorBodySchema,
+          409: errorBodySchema,
+        },
       },
     },
     async (request, reply) => {
       const principal = principalOf(request);
       const body = request.body;
       if ((body.workflowId === undefined) === (body.workflow === undefined)) {
-        throw new FlowtraceError('invalid_request', 'send exactly one of "workflowId" (a registered workflow) or "workflow" (an inline definition)');
+        throw new FlowtraceError(
+          'invalid_request',
+          'send exactly one of "workflowId" (a registered workflow) or "workflow" (an inline definition)',
+        );
       }
       const result = await deps.submitter.submit({
         tenantId: principal.tenantId,
@@ -95,7 +104,8 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
     {
       schema: {
         summary: 'Read a run',
-        description: 'Status, per-node status, attempts, timings, outputs and errors, token usage and cost, and the trace.',
+        description:
+          'Status, per-node status, attempts, timings, outputs and errors, token usage and cost, and the trace.',
         tags: ['runs'],
         params: runIdParams,
         response: { 200: runResponseSchema, 404: errorBodySchema },

@@ -1,9 +1,14 @@
-import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { RunRepository, StoredWorkflow } from '@flowtrace/engine';
 import { FlowtraceError, parseWorkflowDefinition } from '@flowtrace/workflow';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../auth/authenticate.ts';
-import { errorBodySchema, workflowDefinitionBody, workflowIdParams, workflowResponseSchema } from '../http/schemas.ts';
+import {
+  errorBodySchema,
+  workflowDefinitionBody,
+  workflowIdParams,
+  workflowResponseSchema,
+} from '../http/schemas.ts';
 
 function toResponse(workflow: StoredWorkflow) {
   return {
@@ -23,15 +28,24 @@ export function workflowRoutes(app: FastifyInstance, deps: { repository: RunRepo
     {
       schema: {
         summary: 'Register a workflow definition',
-        description: 'A new version when the name exists; the same version again when the definition is unchanged.',
+        description:
+          'A new version when the name exists; the same version again when the definition is unchanged.',
         tags: ['workflows'],
         body: workflowDefinitionBody,
-        response: { 200: workflowResponseSchema, 201: workflowResponseSchema, 400: errorBodySchema, 401: errorBodySchema },
+        response: {
+          200: workflowResponseSchema,
+          201: workflowResponseSchema,
+          400: errorBodySchema,
+          401: errorBodySchema,
+        },
       },
     },
     async (request, reply) => {
       const definition = parseWorkflowDefinition(request.body);
-      const { workflow, created } = await deps.repository.registerWorkflow(principalOf(request).tenantId, definition);
+      const { workflow, created } = await deps.repository.registerWorkflow(
+        principalOf(request).tenantId,
+        definition,
+      );
       return reply.code(created ? 201 : 200).send(toResponse(workflow));
     },
   );

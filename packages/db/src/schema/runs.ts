@@ -55,9 +55,7 @@ export const runs = pgTable(
       .where(sql`${t.idempotencyKey} is not null`),
     index('runs_trace_idx').on(t.traceId),
     index('runs_tenant_created_idx').on(t.tenantId, t.createdAt),
-    index('runs_active_idx')
-      .on(t.status, t.createdAt)
-      .where(sql`${t.status} in ('queued', 'running')`),
+    index('runs_active_idx').on(t.status, t.createdAt).where(sql`${t.status} in ('queued', 'running')`),
   ],
 );
 
@@ -91,8 +89,6 @@ export const nodeRuns = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.runId, t.nodeId] }),
-    index('node_runs_active_idx')
-      .on(t.status, t.queuedAt)
-      .where(sql`${t.status} in ('queued', 'running')`),
+    index('node_runs_active_idx').on(t.status, t.queuedAt).where(sql`${t.status} in ('queued', 'running')`),
   ],
 );

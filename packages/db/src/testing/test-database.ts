@@ -61,7 +61,11 @@ export async function createTestDatabase(options: { maxConnections?: number } = 
     await admin.end({ timeout: 5 });
   }
   const url = withDatabase(adminUrl, name);
-  const handle = createDatabase({ url, maxConnections: options.maxConnections ?? 5, applicationName: 'flowtrace-test' });
+  const handle = createDatabase({
+    url,
+    maxConnections: options.maxConnections ?? 5,
+    applicationName: 'flowtrace-test',
+  });
   let dropped = false;
   return {
     url,

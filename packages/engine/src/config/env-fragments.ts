@@ -6,13 +6,16 @@ export const envBoolean = z
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'TRUE');
 
 const url = (protocols: string[]) =>
-  z.string().refine((value) => {
-    try {
-      return protocols.includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL with protocol ${protocols.join(' or ')}`);
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL with protocol ${protocols.join(' or ')}`,
+  );
 
 /**
  * Settings every fleet process shares: where Postgres and Redis are, and how connections behave. Each

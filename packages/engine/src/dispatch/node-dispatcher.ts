@@ -1,6 +1,6 @@
-import { type Context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
 import { FlowtraceAttributes, injectCarrier, recordSpanError, semconv } from '@flowtrace/telemetry';
 import type { NodeType } from '@flowtrace/workflow';
+import { type Context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
 import { type NodeJobData, nodeJobId, queueNameFor } from '../queue/catalogue.ts';
 import type { NodeJob, NodeQueues } from '../queue/node-queues.ts';
 import type { NodeRetrySettings } from '../queue/retry-settings.ts';
@@ -121,4 +121,3 @@ export function predecessorLinks(
     .filter((p) => p.nodeId !== exceptNodeId && p.traceId !== null && p.spanId !== null)
     .map((p) => ({ traceId: p.traceId as string, spanId: p.spanId as string, traceFlags }));
 }
-

@@ -17,7 +17,9 @@ export function queueNameFor(type: NodeType): string {
 }
 
 /** Retry defaults per node type; a node's `retry` in the definition overrides them. */
-export const DEFAULT_RETRY: Readonly<Record<NodeType, { attempts: number; delayMs: number; maxDelayMs: number }>> = {
+export const DEFAULT_RETRY: Readonly<
+  Record<NodeType, { attempts: number; delayMs: number; maxDelayMs: number }>
+> = {
   llm: { attempts: 3, delayMs: 1_000, maxDelayMs: 30_000 },
   agent: { attempts: 2, delayMs: 2_000, maxDelayMs: 30_000 },
   connector: { attempts: 3, delayMs: 500, maxDelayMs: 15_000 },

@@ -1,6 +1,6 @@
+import type { NodeType } from '@flowtrace/workflow';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { NodeType } from '@flowtrace/workflow';
 import { type NodeJobData, queueNameFor } from './catalogue.ts';
 
 export interface NodeJob {
@@ -40,7 +40,9 @@ export class NodeQueues {
     for (const job of jobs) byType.set(job.type, [...(byType.get(job.type) ?? []), job]);
     await Promise.all(
       [...byType].map(([type, group]) =>
-        this.queue(type).addBulk(group.map((job) => ({ name: job.data.nodeId, data: job.data, opts: job.opts }))),
+        this.queue(type).addBulk(
+          group.map((job) => ({ name: job.data.nodeId, data: job.data, opts: job.opts })),
+        ),
       ),
     );
   }

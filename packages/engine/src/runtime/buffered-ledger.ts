@@ -1,5 +1,5 @@
-import { isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
 import type { AgentStepRecord, ExecutionLedger, ModelCallRecord } from '@flowtrace/workflow';
+import { isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
 import type { LedgerEntries } from '../store/types.ts';
 
 /**

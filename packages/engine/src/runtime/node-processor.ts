@@ -1,4 +1,3 @@
-import { type Context, context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
 import type { Logger } from '@flowtrace/telemetry';
 import { extractCarrier, FlowtraceAttributes, recordSpanError, semconv } from '@flowtrace/telemetry';
 import {
@@ -11,7 +10,8 @@ import {
   TransientNodeError,
   type WorkflowNode,
 } from '@flowtrace/workflow';
-import { type NodeToDispatch, type NodeDispatcher, predecessorLinks } from '../dispatch/node-dispatcher.ts';
+import { type Context, context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
+import { type NodeDispatcher, type NodeToDispatch, predecessorLinks } from '../dispatch/node-dispatcher.ts';
 import { type NodeJobData, nodeJobSchema } from '../queue/catalogue.ts';
 import { backoffDelay, retrySettingsFor } from '../queue/retry-settings.ts';
 import type { ClaimedNode, NodeStateStore } from '../store/node-state-store.ts';
@@ -71,8 +71,14 @@ export class NodeProcessor {
   async process(job: NodeJobEnvelope): Promise<NodeOutcome> {
     const parsed = nodeJobSchema.safeParse(job.data);
     if (!parsed.success) {
-      this.#deps.logger.error({ jobId: job.id, queue: job.queueName }, 'dropping a job whose data is not a node job');
-      return { kind: 'failed', error: { code: 'invalid_request', message: 'job data is not a valid node job' } };
+      this.#deps.logger.error(
+        { jobId: job.id, queue: job.queueName },
+        'dropping a job whose data is not a node job',
+      );
+      return {
+        kind: 'failed',
+        error: { code: 'invalid_request', message: 'job data is not a valid node job' },
+      };
     }
     const data = parsed.data;
     const parent = extractCarrier(data.carrier);
@@ -102,7 +108,10 @@ export class NodeProcessor {
     } catch (error) {
       // Infrastructure failures (Postgres, Redis): BullMQ retries the job; the node state is unchanged.
       recordSpanError(span, error);
-      this.#deps.logger.error({ err: error, runId: data.runId, nodeId: data.nodeId }, 'node job failed; BullMQ will retry it');
+      this.#deps.logger.error(
+        { err: error, runId: data.runId, nodeId: data.nodeId },
+        'node job failed; BullMQ will retry it',
+      );
       throw error;
     } finally {
       span.end();
@@ -129,7 +138,12 @@ export class NodeProcessor {
     const node = workflow.node(data.nodeId);
     span.setAttribute(FlowtraceAttributes.NODE_TYPE, node.type);
     span.setAttribute(FlowtraceAttributes.WORKFLOW_NAME, workflow.name);
-    const nodeLogger = logger.child({ runId: data.runId, nodeId: node.id, nodeType: node.type, attempt: claimed.attempt });
+    const nodeLogger = logger.child({
+      runId: data.runId,
+      nodeId: node.id,
+      nodeType: node.type,
+      attempt: claimed.attempt,
+    });
 
     const ledger = new BufferedLedger(spanContext);
     let output: JsonValue;
@@ -166,7 +180,8 @@ export class NodeProcessor {
     const executor = this.#deps.executors.get(node.type);
     const ancestors = workflow.ancestors(node.id);
     const upstream: Record<string, JsonValue> = {};
-    for (const [id, value] of Object.entries(claimed.completedOutputs)) if (ancestors.has(id)) upstream[id] = value;
+    for (const [id, value] of Object.entries(claimed.completedOutputs))
+      if (ancestors.has(id)) upstream[id] = value;
 
     const timeoutMs = node.timeoutMs ?? this.#options.defaultTimeoutMs;
     const { controller, release } = this.#deps.signals.track(data.runId);
@@ -236,7 +251,12 @@ export class NodeProcessor {
 
     if (isRetryable(error) && claimed.attempt < claimed.maxAttempts) {
       const delayMs = backoffDelay(data.backoff, claimed.attempt, retryAfterMs);
-      const applied = await this.#deps.store.retryNode({ ...ref, error: stored, ledger: ledger.entries, delayMs });
+      const applied = await this.#deps.store.retryNode({
+        ...ref,
+        error: stored,
+        ledger: ledger.entries,
+        delayMs,
+      });
       span.addEvent('node.retried', {
         [FlowtraceAttributes.ATTEMPT]: claimed.attempt,
         [semconv.ATTR_ERROR_TYPE]: stored.code,
@@ -319,16 +339,21 @@ export class NodeProcessor {
         this.#deps.logger.error({ err: error }, 'could not enqueue ready successors');
       }
     }
-    if (finishedRun) this.#deps.finalizer.finished(finishedRun, { name: workflow.name, version: workflow.version });
+    if (finishedRun)
+      this.#deps.finalizer.finished(finishedRun, { name: workflow.name, version: workflow.version });
   }
 }
 
 /** The JSON stored on a failed node or run: our error code and message, never a stack. */
 export function toStoredError(error: unknown, nodeId: string): StoredError {
   if (isFlowtraceError(error)) {
-    return { code: error.code, message: error.message, nodeId, ...(error.details ? { details: error.details } : {}) };
+    return {
+      code: error.code,
+      message: error.message,
+      nodeId,
+      ...(error.details ? { details: error.details } : {}),
+    };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'node_failed', message, nodeId };
 }
-

@@ -1,7 +1,7 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '@flowtrace/telemetry';
 import type { NodeType } from '@flowtrace/workflow';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { type NodeJobData, queueNameFor } from '../queue/catalogue.ts';
 import { backoffDelay } from '../queue/retry-settings.ts';
 import type { NodeProcessor } from './node-processor.ts';
@@ -63,11 +63,17 @@ export class NodeWorkerPool {
           backoffStrategy: (attemptsMade, _type, error, job) =>
             error instanceof RetryLaterError
               ? error.delayMs
-              : backoffDelay((job?.data as NodeJobData | undefined)?.backoff ?? DEFAULT_BACKOFF, attemptsMade, undefined),
+              : backoffDelay(
+                  (job?.data as NodeJobData | undefined)?.backoff ?? DEFAULT_BACKOFF,
+                  attemptsMade,
+                  undefined,
+                ),
         },
       });
       worker.on('error', (error) => this.#logger.error({ err: error, queue: worker.name }, 'worker error'));
-      worker.on('stalled', (jobId) => this.#logger.warn({ jobId, queue: worker.name }, 'job stalled; re-delivering'));
+      worker.on('stalled', (jobId) =>
+        this.#logger.warn({ jobId, queue: worker.name }, 'job stalled; re-delivering'),
+      );
       this.#workers.push(worker);
     }
   }
@@ -97,7 +103,11 @@ export class NodeWorkerPool {
   }
 
   async #handle(job: Job<NodeJobData>): Promise<void> {
-    const outcome = await this.#processor.process({ id: job.id ?? '', queueName: job.queueName, data: job.data });
+    const outcome = await this.#processor.process({
+      id: job.id ?? '',
+      queueName: job.queueName,
+      data: job.data,
+    });
     switch (outcome.kind) {
       case 'completed':
       case 'not_runnable':

@@ -1,5 +1,5 @@
-import { SpanStatusCode } from '@opentelemetry/api';
 import { type DeferredSpanEmitter, FlowtraceAttributes, semconv } from '@flowtrace/telemetry';
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { FinishedRun } from '../store/types.ts';
 
 /**

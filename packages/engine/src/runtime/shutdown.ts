@@ -10,7 +10,11 @@ export interface ShutdownStep {
  * and exits 0; exits 1 when a step fails or the whole shutdown outlasts `timeoutMs`. A second signal
  * exits at once.
  */
-export function installShutdown(options: { logger: Logger; timeoutMs: number; steps: readonly ShutdownStep[] }): {
+export function installShutdown(options: {
+  logger: Logger;
+  timeoutMs: number;
+  steps: readonly ShutdownStep[];
+}): {
   shutdown: (reason: string) => Promise<void>;
 } {
   let started = false;

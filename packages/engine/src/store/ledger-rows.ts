@@ -12,7 +12,11 @@ interface NodeAttemptKey {
  * Writes an attempt's model calls and agent steps. The natural key (run, node, attempt, index) makes a
  * repeated write of the same attempt a no-op, so a re-driven node never records a call twice.
  */
-export async function insertLedgerRows(tx: Transaction, key: NodeAttemptKey, ledger: LedgerEntries): Promise<void> {
+export async function insertLedgerRows(
+  tx: Transaction,
+  key: NodeAttemptKey,
+  ledger: LedgerEntries,
+): Promise<void> {
   if (ledger.modelCalls.length > 0) {
     const rows = ledger.modelCalls.map(({ record, traceId, spanId }, index) => ({
       run_id: key.runId,

@@ -3,7 +3,14 @@ import type { TraceCarrier } from '@flowtrace/telemetry';
 import type { Tracer } from '@opentelemetry/api';
 import { withDbSpan } from '../tracing/db-span.ts';
 import { type EventRow, insertEvents, insertLedgerRows } from './ledger-rows.ts';
-import type { FinishedRun, JsonValue, LedgerEntries, ReadyNode, RunTraceIdentity, StoredError } from './types.ts';
+import type {
+  FinishedRun,
+  JsonValue,
+  LedgerEntries,
+  ReadyNode,
+  RunTraceIdentity,
+  StoredError,
+} from './types.ts';
 
 /** What a worker needs to execute a node it has claimed. */
 export interface ClaimedNode {
@@ -128,7 +135,12 @@ export class NodeStateStore {
    * Marks the node running for a new attempt (also after a stalled delivery) and returns what executing it
    * needs, in one round trip. Null when the node is not runnable: done, cancelled, or its run is over.
    */
-  claim(ref: { runId: string; nodeId: string; traceId: string; spanId: string }): Promise<ClaimedNode | null> {
+  claim(ref: {
+    runId: string;
+    nodeId: string;
+    traceId: string;
+    spanId: string;
+  }): Promise<ClaimedNode | null> {
     const sql = this.#sql;
     return withDbSpan(this.#tracer, 'UPDATE node_runs', async () => {
       const rows = await sql`
@@ -235,7 +247,8 @@ export class NodeStateStore {
           const readyNodes: ReadyNode[] = ready
             .filter((r) => r.remaining_deps === 0)
             .map((r) => ({ nodeId: r.node_id, type: r.type, predecessors: r.predecessors }));
-          if (readyNodes.length > 0) await this.#recordDispatches(tx, input.runId, input.dispatch(readyNodes));
+          if (readyNodes.length > 0)
+            await this.#recordDispatches(tx, input.runId, input.dispatch(readyNodes));
         }
         await insertEvents(tx, events);
         return { applied: true, finishedRun };
@@ -299,7 +312,11 @@ export class NodeStateStore {
 
   async #recordDispatches(tx: Transaction, runId: string, dispatches: DispatchRecord[]): Promise<void> {
     if (dispatches.length === 0) return;
-    const rows = dispatches.map((d) => ({ node_id: d.nodeId, job_id: d.jobId, carrier: JSON.stringify(d.carrier) }));
+    const rows = dispatches.map((d) => ({
+      node_id: d.nodeId,
+      job_id: d.jobId,
+      carrier: JSON.stringify(d.carrier),
+    }));
     await tx`
       update node_runs n set job_id = v.job_id, dispatch_carrier = v.carrier::jsonb
       from (values ${tx(rows.map((r) => [r.node_id, r.job_id, r.carrier]))}) as v(node_id, job_id, carrier)

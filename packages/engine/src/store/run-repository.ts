@@ -122,7 +122,8 @@ export class RunRepository {
           select id, tenant_id, name, version, definition, definition_hash, created_at from workflows
           where tenant_id = ${tenantId} and name = ${definition.name}
           order by version desc limit 1`;
-        if (latest && latest.definition_hash === hash) return { workflow: toWorkflow(latest), created: false };
+        if (latest && latest.definition_hash === hash)
+          return { workflow: toWorkflow(latest), created: false };
         const [row] = await this.#sql`
           insert into workflows (tenant_id, name, version, definition, definition_hash)
           values (${tenantId}, ${definition.name}, ${(latest?.version ?? 0) + 1},
@@ -131,7 +132,8 @@ export class RunRepository {
           returning id, tenant_id, name, version, definition, created_at`;
         if (row) return { workflow: toWorkflow(row), created: true };
         // Another registration took this version number first; read again.
-        if (attempt >= 5) throw new Error(`could not register workflow "${definition.name}": too much contention`);
+        if (attempt >= 5)
+          throw new Error(`could not register workflow "${definition.name}": too much contention`);
       }
     });
   }
@@ -162,7 +164,10 @@ export class RunRepository {
         }
         const roots = run.nodes.filter((n) => n.dependsOn.length === 0);
         const records = new Map(
-          dispatch(roots.map((n) => ({ nodeId: n.nodeId, type: n.type, predecessors: [] }))).map((r) => [r.nodeId, r]),
+          dispatch(roots.map((n) => ({ nodeId: n.nodeId, type: n.type, predecessors: [] }))).map((r) => [
+            r.nodeId,
+            r,
+          ]),
         );
         const rows = run.nodes.map((n) => {
           const record = records.get(n.nodeId);

@@ -33,7 +33,10 @@ export class CompiledWorkflow {
   node(nodeId: string): WorkflowNode {
     const node = this.#nodes.get(nodeId);
     if (!node) {
-      throw new FlowtraceError('not_found', `workflow "${this.name}" v${this.version} has no node "${nodeId}"`);
+      throw new FlowtraceError(
+        'not_found',
+        `workflow "${this.name}" v${this.version} has no node "${nodeId}"`,
+      );
     }
     return node;
   }
@@ -81,7 +84,8 @@ export class WorkflowCatalog {
   }
 
   async #load(workflowId: string): Promise<CompiledWorkflow | null> {
-    const [row] = await this.#sql`select id, name, version, definition from workflows where id = ${workflowId}`;
+    const [row] = await this
+      .#sql`select id, name, version, definition from workflows where id = ${workflowId}`;
     if (!row) return null;
     return new CompiledWorkflow({
       id: row.id,

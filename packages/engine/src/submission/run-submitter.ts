@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { context, isSpanContextValid, type Tracer, TraceFlags, trace } from '@opentelemetry/api';
-import { newSpanId, newTraceId, type Logger } from '@flowtrace/telemetry';
-import { FlowtraceError, parseRunInput, parseWorkflowDefinition, type NodeType } from '@flowtrace/workflow';
+import type { DeferredSpanEmitter, Logger } from '@flowtrace/telemetry';
+import { FlowtraceError, type NodeType, parseRunInput, parseWorkflowDefinition } from '@flowtrace/workflow';
+import { context, TraceFlags, trace } from '@opentelemetry/api';
 import type { NodeDispatcher, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
 import { retrySettingsFor } from '../queue/retry-settings.ts';
-import type { RunRepository, StoredWorkflow } from '../store/run-repository.ts';
+import type { RunRepository } from '../store/run-repository.ts';
 import { sha256, stableStringify } from '../store/stable-json.ts';
 import type { RunTraceIdentity } from '../store/types.ts';
 
@@ -35,11 +35,18 @@ export interface SubmitRunResult {
 export class RunSubmitter {
   readonly #repository: RunRepository;
   readonly #dispatcher: NodeDispatcher;
+  readonly #deferredSpans: DeferredSpanEmitter;
   readonly #logger: Logger;
 
-  constructor(deps: { repository: RunRepository; dispatcher: NodeDispatcher; tracer: Tracer; logger: Logger }) {
+  constructor(deps: {
+    repository: RunRepository;
+    dispatcher: NodeDispatcher;
+    deferredSpans: DeferredSpanEmitter;
+    logger: Logger;
+  }) {
     this.#repository = deps.repository;
     this.#dispatcher = deps.dispatcher;
+    this.#deferredSpans = deps.deferredSpans;
     this.#logger = deps.logger;
   }
 
@@ -78,7 +85,9 @@ export class RunSubmitter {
         requestHash: sha256(stableStringify({ workflowId: workflow.id, input })),
         trace: runTrace,
         createdAt,
-        deadlineAt: workflow.definition.timeoutMs ? new Date(createdAt.getTime() + workflow.definition.timeoutMs) : null,
+        deadlineAt: workflow.definition.timeoutMs
+          ? new Date(createdAt.getTime() + workflow.definition.timeoutMs)
+          : null,
         nodes: workflow.definition.nodes.map((n) => ({
           nodeId: n.id,
           type: n.type,
@@ -108,7 +117,13 @@ export class RunSubmitter {
           { details: { runId: result.run.id } },
         );
       }
-      return { runId: result.run.id, workflowId: workflow.id, traceId: result.run.traceId, status: result.run.status, created: false };
+      return {
+        runId: result.run.id,
+        workflowId: workflow.id,
+        traceId: result.run.traceId,
+        status: result.run.status,
+        created: false,
+      };
     }
     if (prepared) {
       try {
@@ -123,17 +138,13 @@ export class RunSubmitter {
 
   /** Places the run in the caller's trace: under the active span, or in a fresh trace when there is none. */
   #runTrace(): RunTraceIdentity {
-    const parent = trace.getSpanContext(context.active());
-    if (parent && isSpanContextValid(parent)) {
-      return {
-        traceId: parent.traceId,
-        spanId: newSpanId(),
-        parentSpanId: parent.spanId,
-        traceFlags: parent.traceFlags & TraceFlags.SAMPLED,
-        traceState: parent.traceState?.serialize() || null,
-      };
-    }
-    return { traceId: newTraceId(), spanId: newSpanId(), parentSpanId: null, traceFlags: TraceFlags.NONE, traceState: null };
+    const start = this.#deferredSpans.begin(context.active());
+    return {
+      traceId: start.traceId,
+      spanId: start.spanId,
+      parentSpanId: start.parentSpanId ?? null,
+      traceFlags: start.traceFlags & TraceFlags.SAMPLED,
+      traceState: start.traceState ?? null,
+    };
   }
 }
-

@@ -1,5 +1,5 @@
-import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { semconv, withSpan } from '@flowtrace/telemetry';
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 
 /**
  * postgres.js has no OpenTelemetry instrumentation, so the stores open one CLIENT span per database

@@ -1,12 +1,14 @@
 import {
+  type Context,
   createTraceState,
+  isSpanContextValid,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import type { DeferredSpan, DeferredSpanEmitter } from '../tracing/deferred-span.ts';
+import type { DeferredSpan, DeferredSpanEmitter, DeferredSpanStart } from '../tracing/deferred-span.ts';
 import type { PresetIdGenerator } from './preset-id-generator.ts';
 
 /** Emits deferred spans through the SDK tracer, with their preset ids and original start time. */
@@ -17,6 +19,21 @@ export class SdkDeferredSpanEmitter implements DeferredSpanEmitter {
   constructor(deps: { tracer: Tracer; ids: PresetIdGenerator }) {
     this.#tracer = deps.tracer;
     this.#ids = deps.ids;
+  }
+
+  begin(parent: Context): DeferredSpanStart {
+    // A span that is started and never ended is never exported: it only draws the ids and the sampling
+    // decision. Emitting later with the same trace id repeats the same (trace-id based) decision.
+    const probe = this.#tracer.startSpan('deferred', { kind: SpanKind.INTERNAL }, parent);
+    const spanContext = probe.spanContext();
+    const parentContext = trace.getSpanContext(parent);
+    return {
+      traceId: spanContext.traceId,
+      spanId: spanContext.spanId,
+      parentSpanId: parentContext && isSpanContextValid(parentContext) ? parentContext.spanId : undefined,
+      traceFlags: spanContext.traceFlags,
+      traceState: spanContext.traceState?.serialize() || undefined,
+    };
   }
 
   emit(deferred: DeferredSpan): void {

@@ -1,3 +1,4 @@
+export { type InMemoryTracing, startInMemoryTracing } from './in-memory-tracing.ts';
 export type {
   Attrs,
   AttrValue,
@@ -10,4 +11,3 @@ export type {
   ReceivedTemporality,
 } from './otlp-json.ts';
 export { OtlpReceiver, type OtlpReceiverOptions, type WaitForOptions } from './otlp-receiver.ts';
-export { type InMemoryTracing, startInMemoryTracing } from './in-memory-tracing.ts';
