@@ -24,3 +24,4 @@ export {
   tenants,
   workflows,
 } from './schema/core.ts';
+export { ragChunks, ragCollections, ragDocuments, unsizedVector } from './schema/vector.ts';

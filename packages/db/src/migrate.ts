@@ -16,7 +16,8 @@ export type MigrationSet = keyof typeof MIGRATIONS;
  * in the same database (the default) or in another one with pgvector (`VECTOR_DATABASE_URL`).
  */
 export async function migrateDatabase(url: string, set: MigrationSet = 'core'): Promise<void> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  // No named prepared statements, so this also works through PgBouncer and the embedded PGlite server.
+  const sql = postgres(url, { max: 1, prepare: false, onnotice: () => {} });
   try {
     // One migrator at a time per database, so that several processes starting together do not race.
     await sql`select pg_advisory_lock(hashtext(${`flowtrace-migrate-${set}`}))`;

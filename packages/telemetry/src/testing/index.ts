@@ -1,13 +1,1 @@
 export { type InMemoryTracing, startInMemoryTracing } from './in-memory-tracing.ts';
-export type {
-  Attrs,
-  AttrValue,
-  ReceivedLogRecord,
-  ReceivedMetric,
-  ReceivedMetricType,
-  ReceivedScope,
-  ReceivedSpan,
-  ReceivedSpanKind,
-  ReceivedTemporality,
-} from './otlp-json.ts';
-export { OtlpReceiver, type OtlpReceiverOptions, type WaitForOptions } from './otlp-receiver.ts';

@@ -1,0 +1,116 @@
+import type { Sql } from '@flowtrace/db';
+import type { Logger, NodeExecutor } from '@flowtrace/workflow';
+import type { Meter, Tracer } from '@opentelemetry/api';
+import { createConnectorExecutor } from './connector/connector-executor.ts';
+import { type CredentialStore, parseCredentialsFromEnv } from './connector/credentials.ts';
+import { GuardedHttpClient } from './connector/guarded-http-client.ts';
+import { parseSsrfPolicyFromEnv, type SsrfPolicyOptions } from './connector/ssrf-policy.ts';
+import { type ContentCaptureOptions, parseContentCaptureFromEnv } from './llm/content-capture.ts';
+import { createLlmExecutor } from './llm/llm-executor.ts';
+import {
+  createPricingTable,
+  type PricingOverrides,
+  type PricingTable,
+  parsePricingFromEnv,
+} from './llm/pricing.ts';
+import { type ProvidersConfig, parseProvidersFromEnv } from './llm/provider-config.ts';
+import { createProviderRegistry, type ProviderRegistry } from './llm/provider-registry.ts';
+import { type Embedder, EmbedderRegistry } from './rag/embedder.ts';
+import { type EmbeddingsConfig, parseEmbeddingsFromEnv } from './rag/embedders-config.ts';
+import { OfflineEmbedder } from './rag/offline-embedder.ts';
+import { OpenAiCompatibleEmbedder } from './rag/openai-compatible-embedder.ts';
+import { createRagExecutor } from './rag/rag-executor.ts';
+import { VectorStore } from './rag/vector-store.ts';
+
+/** Everything the executors read from configuration, parsed once in `main`. */
+export interface ExecutorsConfig {
+  providers: ProvidersConfig;
+  pricing: PricingOverrides | undefined;
+  capture: ContentCaptureOptions;
+  ssrf: SsrfPolicyOptions;
+  credentials: CredentialStore;
+  embeddings: EmbeddingsConfig;
+}
+
+/** Reads the executors' settings (providers, prices, capture, SSRF allow-list, credentials, embedder). */
+export function loadExecutorsConfig(env: Readonly<Record<string, string | undefined>>): ExecutorsConfig {
+  return {
+    providers: parseProvidersFromEnv(env),
+    pricing: parsePricingFromEnv(env),
+    capture: parseContentCaptureFromEnv(env),
+    ssrf: parseSsrfPolicyFromEnv(env),
+    credentials: parseCredentialsFromEnv(env),
+    embeddings: parseEmbeddingsFromEnv(env),
+  };
+}
+
+/** Builds the embedders a process knows; the configured one is the default for new collections. */
+export function createEmbedders(config: EmbeddingsConfig, deps: { tracer: Tracer }): EmbedderRegistry {
+  const offline = new OfflineEmbedder({
+    tracer: deps.tracer,
+    ...(config.provider === 'offline' ? { dimensions: config.dimensions } : {}),
+  });
+  if (config.provider === 'offline') return new EmbedderRegistry([offline]);
+  const configured: Embedder = new OpenAiCompatibleEmbedder({
+    model: config.model,
+    dimensions: config.dimensions,
+    batchSize: config.batchSize,
+    tracer: deps.tracer,
+    ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
+    ...(config.apiKey ? { apiKey: config.apiKey } : {}),
+  });
+  // Offline collections stay queryable after switching to a model embedder.
+  return new EmbedderRegistry([configured, offline], configured);
+}
+
+export interface ExecutorSuite {
+  readonly executors: NodeExecutor[];
+  readonly providers: ProviderRegistry;
+  readonly pricing: PricingTable;
+  readonly embedders: EmbedderRegistry;
+  readonly vectorStore: VectorStore | undefined;
+  readonly http: GuardedHttpClient;
+  close(): Promise<void>;
+}
+
+/**
+ * The executors of all four node types, wired from configuration. `vectorSql` is a pool on the vector
+ * database; without it the `rag` executor is left out (its nodes then fail with executor_not_found).
+ */
+export function createExecutorSuite(
+  config: ExecutorsConfig,
+  deps: { tracer: Tracer; meter?: Meter; logger: Logger; vectorSql?: Sql },
+): ExecutorSuite {
+  const providers = createProviderRegistry(config.providers, { logger: deps.logger });
+  const pricing = createPricingTable({
+    ...(config.pricing ? { overrides: config.pricing } : {}),
+    logger: deps.logger,
+  });
+  const http = new GuardedHttpClient(config.ssrf);
+  const embedders = createEmbedders(config.embeddings, { tracer: deps.tracer });
+  const vectorStore = deps.vectorSql
+    ? new VectorStore({ sql: deps.vectorSql, tracer: deps.tracer })
+    : undefined;
+  const executors: NodeExecutor[] = [
+    createLlmExecutor({
+      providers,
+      tracer: deps.tracer,
+      meter: deps.meter,
+      capture: config.capture,
+      pricing,
+      logger: deps.logger,
+    }),
+    createConnectorExecutor({ http, credentials: config.credentials }),
+  ] as NodeExecutor[];
+  if (vectorStore)
+    executors.push(createRagExecutor({ store: vectorStore, embedders, pricing }) as unknown as NodeExecutor);
+  return {
+    executors,
+    providers,
+    pricing,
+    embedders,
+    vectorStore,
+    http,
+    close: () => http.close(),
+  };
+}

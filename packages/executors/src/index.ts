@@ -1,0 +1,47 @@
+export { CONNECTOR_ATTRIBUTES, CONNECTOR_EVENTS } from './connector/attributes.ts';
+export { type ConnectorExecutorDeps, createConnectorExecutor } from './connector/connector-executor.ts';
+export {
+  type CredentialConfig,
+  CredentialStore,
+  type CredentialsConfig,
+  parseCredentialsFromEnv,
+} from './connector/credentials.ts';
+export {
+  GuardedHttpClient,
+  type GuardedHttpClientOptions,
+  type GuardedRequest,
+  type GuardedResponse,
+} from './connector/guarded-http-client.ts';
+export { parseSsrfPolicyFromEnv, SsrfPolicy, type SsrfPolicyOptions } from './connector/ssrf-policy.ts';
+export {
+  createEmbedders,
+  createExecutorSuite,
+  type ExecutorSuite,
+  type ExecutorsConfig,
+  loadExecutorsConfig,
+} from './executor-suite.ts';
+export { type ContentCaptureOptions, parseContentCaptureFromEnv } from './llm/content-capture.ts';
+export { createLlmExecutor, type LlmExecutorDeps, type LlmNodeOutput } from './llm/llm-executor.ts';
+export {
+  createPricingTable,
+  PRICING_VERSION,
+  type PricingTable,
+  parsePricingFromEnv,
+} from './llm/pricing.ts';
+export type { ChatMessage, ChatProvider, ChatRequest, ChatResponse } from './llm/provider.ts';
+export { type ProvidersConfig, parseProvidersFromEnv } from './llm/provider-config.ts';
+export { createProviderRegistry, type ProviderRegistry } from './llm/provider-registry.ts';
+export { SimulatedProvider } from './llm/simulated-provider.ts';
+export { tracedChat } from './llm/traced-chat.ts';
+export { type Embedder, EmbedderRegistry } from './rag/embedder.ts';
+export { type EmbeddingsConfig, parseEmbeddingsFromEnv } from './rag/embedders-config.ts';
+export {
+  type IngestDocumentsDeps,
+  type IngestDocumentsRequest,
+  type IngestDocumentsResult,
+  ingestDocuments,
+} from './rag/ingest-documents.ts';
+export { OFFLINE_EMBEDDER_PROVIDER, OfflineEmbedder } from './rag/offline-embedder.ts';
+export { OpenAiCompatibleEmbedder } from './rag/openai-compatible-embedder.ts';
+export { createRagExecutor, type RagExecutorDeps } from './rag/rag-executor.ts';
+export { type IngestDocument, type SearchHit, VectorStore } from './rag/vector-store.ts';

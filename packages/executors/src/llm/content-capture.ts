@@ -1,0 +1,242 @@
+import type { Attributes } from '@opentelemetry/api';
+import {
+  ATTR_GEN_AI_INPUT_MESSAGES,
+  ATTR_GEN_AI_OUTPUT_MESSAGES,
+  ATTR_GEN_AI_SYSTEM_INSTRUCTIONS,
+} from '../semconv.ts';
+import type { ChatFinishReason, ChatMessage, ChatResponse } from './provider.ts';
+
+/** Whether and how prompt and completion text goes on spans. Off by default: text is often PII. */
+export interface ContentCaptureOptions {
+  enabled: boolean;
+  /** Most characters of each content attribute. */
+  maxLength: number;
+  /** Patterns whose matches become `[REDACTED]`: RegExps, or strings holding a RegExp source. */
+  redact: ReadonlyArray<string | RegExp>;
+  /** Literal secret values (every configured provider API key) that become `[REDACTED]`. */
+  secrets?: readonly string[] | undefined;
+}
+
+export const DEFAULT_CAPTURE_MAX_LENGTH = 16_384;
+export const REDACTED = '[REDACTED]';
+const TRUNCATED = '…[truncated]';
+
+/**
+ * Always applied, whether or not patterns are configured: common credential shapes (OpenAI/Anthropic
+ * style `sk-` keys, bearer tokens, AWS access key ids).
+ */
+export const DEFAULT_REDACT_PATTERNS: readonly RegExp[] = [
+  /\bsk-[A-Za-z0-9_-]{16,}/g,
+  /\bBearer\s+[A-Za-z0-9._~+/-]{8,}=*/gi,
+  /\bAKIA[0-9A-Z]{16}\b/g,
+];
+
+export const CONTENT_CAPTURE_DISABLED: ContentCaptureOptions = Object.freeze({
+  enabled: false,
+  maxLength: DEFAULT_CAPTURE_MAX_LENGTH,
+  redact: [],
+});
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Content capture from the environment:
+ * - `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: `true`/`1` (or `span_only`, `span_and_event`,
+ *   the values some GenAI instrumentations use) turns capture on; anything else leaves it off.
+ * - `FLOWTRACE_REDACT_PATTERNS`: a JSON array of RegExp sources, or a comma-separated list of them.
+ * - `FLOWTRACE_CAPTURE_MAX_LENGTH`: most characters per content attribute (default 16384).
+ * An invalid pattern or length throws, naming it, so that a typo cannot silently disable redaction.
+ */
+export function parseContentCaptureFromEnv(env: Env): ContentCaptureOptions {
+  const flag = env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() ?? '';
+  const enabled = ['true', '1', 'yes', 'span_only', 'span_and_event'].includes(flag);
+  const rawLength = env.FLOWTRACE_CAPTURE_MAX_LENGTH?.trim();
+  let maxLength = DEFAULT_CAPTURE_MAX_LENGTH;
+  if (rawLength) {
+    maxLength = Number(rawLength);
+    if (!Number.isInteger(maxLength) || maxLength < 1) {
+      throw new Error(`FLOWTRACE_CAPTURE_MAX_LENGTH must be a positive integer, got "${rawLength}"`);
+    }
+  }
+  const rawPatterns = env.FLOWTRACE_REDACT_PATTERNS?.trim() ?? '';
+  let redact: string[] = [];
+  if (rawPatterns.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rawPatterns);
+    } catch {
+      throw new Error('FLOWTRACE_REDACT_PATTERNS starts with "[" but is not a valid JSON array of strings');
+    }
+    if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string')) {
+      throw new Error('FLOWTRACE_REDACT_PATTERNS must be a JSON array of strings');
+    }
+    redact = parsed;
+  } else if (rawPatterns) {
+    redact = rawPatterns.split(',').map((p) => p.trim());
+  }
+  redact = redact.filter((p) => p.length > 0);
+  for (const pattern of redact) compilePattern(pattern);
+  return { enabled, maxLength, redact };
+}
+
+/** A function that replaces secrets and pattern matches by `[REDACTED]`. */
+export type Redactor = (text: string) => string;
+
+export function createRedactor(options: Pick<ContentCaptureOptions, 'redact' | 'secrets'>): Redactor {
+  // Longest secrets first, so that a key containing another key is replaced whole.
+  const secrets = [...new Set(options.secrets ?? [])]
+    .filter((s) => s.length > 0)
+    .sort((a, b) => b.length - a.length);
+  const patterns = [...options.redact.map(compilePattern), ...DEFAULT_REDACT_PATTERNS];
+  return (text) => {
+    let out = text;
+    for (const secret of secrets) out = out.split(secret).join(REDACTED);
+    for (const pattern of patterns) {
+      pattern.lastIndex = 0;
+      out = out.replace(pattern, REDACTED);
+    }
+    return out;
+  };
+}
+
+function compilePattern(pattern: string | RegExp): RegExp {
+  if (pattern instanceof RegExp) {
+    return pattern.global ? pattern : new RegExp(pattern.source, `${pattern.flags}g`);
+  }
+  try {
+    return new RegExp(pattern, 'g');
+  } catch (error) {
+    throw new Error(`invalid redact pattern /${pattern}/: ${(error as Error).message}`);
+  }
+}
+
+/** Spends a character budget across the text parts of one attribute, redacting before cutting. */
+class Budget {
+  #left: number;
+  readonly #redact: Redactor;
+  constructor(maxLength: number, redact: Redactor) {
+    this.#left = maxLength;
+    this.#redact = redact;
+  }
+  text(raw: string): string {
+    const clean = this.#redact(raw);
+    if (clean.length <= this.#left) {
+      this.#left -= clean.length;
+      return clean;
+    }
+    const cut = `${clean.slice(0, Math.max(0, this.#left))}${TRUNCATED}`;
+    this.#left = 0;
+    return cut;
+  }
+  json(value: unknown): unknown {
+    const serialized = typeof value === 'string' ? value : JSON.stringify(value);
+    const text = this.text(serialized);
+    if (typeof value === 'string' || text !== serialized) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text;
+      }
+    }
+    return value;
+  }
+}
+
+type Part =
+  | { type: 'text'; content: string }
+  | { type: 'tool_call'; id: string; name: string; arguments: unknown }
+  | { type: 'tool_call_response'; id: string; result: unknown };
+
+/**
+ * The opt-in input attributes of a chat span, as JSON strings following the GenAI message schemas:
+ * system messages go to `gen_ai.system_instructions`, the others to `gen_ai.input.messages`. Empty when
+ * capture is off.
+ */
+export function inputContentAttributes(
+  options: ContentCaptureOptions,
+  redact: Redactor,
+  messages: readonly ChatMessage[],
+): Attributes {
+  if (!options.enabled) return {};
+  const attributes: Attributes = {};
+  const systemBudget = new Budget(options.maxLength, redact);
+  const system: Part[] = [];
+  for (const m of messages)
+    if (m.role === 'system') system.push({ type: 'text', content: systemBudget.text(m.content) });
+  if (system.length > 0)
+    attributes[ATTR_GEN_AI_SYSTEM_INSTRUCTIONS] = cap(JSON.stringify(system), options.maxLength);
+
+  const budget = new Budget(options.maxLength, redact);
+  const input: { role: string; parts: Part[] }[] = [];
+  for (const m of messages) {
+    switch (m.role) {
+      case 'system':
+        break;
+      case 'user':
+        input.push({ role: 'user', parts: [{ type: 'text', content: budget.text(m.content) }] });
+        break;
+      case 'assistant':
+        input.push({ role: 'assistant', parts: assistantParts(m.content, m.toolCalls ?? [], budget) });
+        break;
+      case 'tool':
+        input.push({
+          role: 'tool',
+          parts: [{ type: 'tool_call_response', id: m.toolCallId, result: budget.text(m.content) }],
+        });
+        break;
+    }
+  }
+  attributes[ATTR_GEN_AI_INPUT_MESSAGES] = cap(JSON.stringify(input), options.maxLength);
+  return attributes;
+}
+
+/** The opt-in `gen_ai.output.messages` attribute of a chat span; empty when capture is off. */
+export function outputContentAttributes(
+  options: ContentCaptureOptions,
+  redact: Redactor,
+  response: ChatResponse,
+): Attributes {
+  if (!options.enabled) return {};
+  const budget = new Budget(options.maxLength, redact);
+  const output = [
+    {
+      role: 'assistant',
+      parts: assistantParts(response.message.text, response.message.toolCalls, budget),
+      finish_reason: semconvFinishReason(response.finishReason, response.providerFinishReason),
+    },
+  ];
+  return { [ATTR_GEN_AI_OUTPUT_MESSAGES]: cap(JSON.stringify(output), options.maxLength) };
+}
+
+function assistantParts(
+  text: string | null,
+  toolCalls: readonly { id: string; name: string; arguments: unknown }[],
+  budget: Budget,
+): Part[] {
+  const parts: Part[] = [];
+  if (text !== null && text !== '') parts.push({ type: 'text', content: budget.text(text) });
+  for (const call of toolCalls) {
+    parts.push({ type: 'tool_call', id: call.id, name: call.name, arguments: budget.json(call.arguments) });
+  }
+  return parts;
+}
+
+/**
+ * The output-message schema's finish reasons (stop, length, content_filter, tool_call, error); a reason
+ * outside them keeps the provider's own value, as the schema allows.
+ */
+function semconvFinishReason(reason: ChatFinishReason, raw: string | null): string {
+  switch (reason) {
+    case 'tool_calls':
+      return 'tool_call';
+    case 'other':
+      return raw ?? 'stop';
+    default:
+      return reason;
+  }
+}
+
+/** Structure (roles, keys) can push the JSON past the budget; the hard cut keeps the limit a limit. */
+function cap(json: string, maxLength: number): string {
+  return json.length <= maxLength ? json : `${json.slice(0, maxLength)}${TRUNCATED}`;
+}
