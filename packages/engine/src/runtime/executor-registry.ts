@@ -1,4 +1,4 @@
-import { FlowtraceError, type NodeExecutor, type NodeType } from '@flowtrace/workflow';
+import { type NodeExecutor, type NodeType, PermanentNodeError } from '@flowtrace/workflow';
 
 /** The executors a worker process runs, by node type. */
 export class ExecutorRegistry {
@@ -16,7 +16,8 @@ export class ExecutorRegistry {
   get(type: NodeType): NodeExecutor {
     const executor = this.#executors.get(type);
     if (!executor) {
-      throw new FlowtraceError('executor_not_found', `this worker has no executor for node type "${type}"`);
+      // Permanent: retrying on the same fleet cannot help; the deployment needs a worker for this type.
+      throw new PermanentNodeError('executor_not_found', `this worker has no executor for node type "${type}"`);
     }
     return executor;
   }

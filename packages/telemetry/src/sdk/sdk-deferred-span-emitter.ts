@@ -8,7 +8,12 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import type { DeferredSpan, DeferredSpanEmitter, DeferredSpanStart } from '../tracing/deferred-span.ts';
+import {
+  type DeferredSpan,
+  type DeferredSpanEmitter,
+  type DeferredSpanStart,
+  noopDeferredSpanEmitter,
+} from '../tracing/deferred-span.ts';
 import type { PresetIdGenerator } from './preset-id-generator.ts';
 
 /** Emits deferred spans through the SDK tracer, with their preset ids and original start time. */
@@ -26,6 +31,8 @@ export class SdkDeferredSpanEmitter implements DeferredSpanEmitter {
     // decision. Emitting later with the same trace id repeats the same (trace-id based) decision.
     const probe = this.#tracer.startSpan('deferred', { kind: SpanKind.INTERNAL }, parent);
     const spanContext = probe.spanContext();
+    // No tracer provider (e.g. OTEL_TRACES_EXPORTER=none): still hand out real ids so rows correlate.
+    if (!isSpanContextValid(spanContext)) return noopDeferredSpanEmitter.begin(parent);
     const parentContext = trace.getSpanContext(parent);
     return {
       traceId: spanContext.traceId,

@@ -1,0 +1,64 @@
+import { configError, infrastructureEnv } from '@flowtrace/engine';
+import { NODE_TYPES, type NodeType } from '@flowtrace/workflow';
+import { z } from 'zod';
+
+const nodeTypes = z
+  .string()
+  .default(NODE_TYPES.join(','))
+  .transform((value) => value.split(',').map((kind) => kind.trim()).filter((kind) => kind.length > 0))
+  .pipe(
+    z
+      .array(z.enum(NODE_TYPES as [NodeType, ...NodeType[]], { error: `must be node types from: ${NODE_TYPES.join(', ')}` }))
+      .min(1, 'name at least one node type'),
+  );
+
+const concurrency = z.coerce.number().int().min(1).max(1_000);
+
+const workerEnvSchema = z.object({
+  ...infrastructureEnv,
+  /** Node types this process consumes (`--kinds` wins). One fleet per type scales on its own. */
+  WORKER_KINDS: nodeTypes,
+  /** Jobs run at once per node type; LLM and connector nodes mostly wait on I/O, so this can be high. */
+  WORKER_CONCURRENCY: concurrency.default(16),
+  WORKER_CONCURRENCY_LLM: concurrency.optional(),
+  WORKER_CONCURRENCY_AGENT: concurrency.optional(),
+  WORKER_CONCURRENCY_CONNECTOR: concurrency.optional(),
+  WORKER_CONCURRENCY_RAG: concurrency.optional(),
+  /** Per-attempt limit for nodes that set no `timeoutMs`. */
+  NODE_TIMEOUT_MS: z.coerce.number().int().min(1).default(300_000),
+  /** Largest node output stored in Postgres, in bytes of JSON. */
+  NODE_MAX_OUTPUT_BYTES: z.coerce.number().int().min(1_024).default(1024 * 1024),
+  /** BullMQ lock: a job whose worker stops renewing it for this long is considered stalled. */
+  BULLMQ_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).default(30_000),
+  /** How often this worker checks for stalled jobs (those of crashed workers) and re-queues them. */
+  BULLMQ_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
+  /** Re-deliveries of a stalled job before BullMQ fails it (the reconciler still re-drives the node). */
+  BULLMQ_MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(1),
+  /** On SIGTERM, how long in-flight nodes may run before they are aborted and released. */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(20_000),
+  /** The vector store (pgvector) for `rag` nodes; the main database when unset. */
+  VECTOR_DATABASE_URL: z.string().optional(),
+  VECTOR_DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),
+});
+
+export type WorkerConfig = z.infer<typeof workerEnvSchema> & {
+  kinds: NodeType[];
+  concurrency: Record<NodeType, number>;
+};
+
+/** Parses the worker's configuration; `kinds` from `--kinds` overrides `WORKER_KINDS`. */
+export function loadWorkerConfig(env: NodeJS.ProcessEnv, kindsArg?: string): WorkerConfig {
+  const parsed = workerEnvSchema.safeParse(kindsArg === undefined ? env : { ...env, WORKER_KINDS: kindsArg });
+  if (!parsed.success) throw configError('worker', parsed.error);
+  const c = parsed.data;
+  return {
+    ...c,
+    kinds: [...new Set(c.WORKER_KINDS)],
+    concurrency: {
+      llm: c.WORKER_CONCURRENCY_LLM ?? c.WORKER_CONCURRENCY,
+      agent: c.WORKER_CONCURRENCY_AGENT ?? c.WORKER_CONCURRENCY,
+      connector: c.WORKER_CONCURRENCY_CONNECTOR ?? c.WORKER_CONCURRENCY,
+      rag: c.WORKER_CONCURRENCY_RAG ?? c.WORKER_CONCURRENCY,
+    },
+  };
+}

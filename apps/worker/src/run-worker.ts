@@ -1,0 +1,121 @@
+import { hostname } from 'node:os';
+import { metrics, trace } from '@opentelemetry/api';
+import { createDatabase, type DatabaseHandle } from '@flowtrace/db';
+import {
+  assertNoEviction,
+  createRedis,
+  ExecutorRegistry,
+  installShutdown,
+  NodeDispatcher,
+  NodeProcessor,
+  NodeQueues,
+  NodeStateStore,
+  NodeWorkerPool,
+  RunFinalizer,
+  RunSignals,
+  WorkflowCatalog,
+} from '@flowtrace/engine';
+import { createExecutorSuite, loadExecutorsConfig } from '@flowtrace/executors';
+import { createLogger } from '@flowtrace/telemetry';
+import type { Telemetry } from '@flowtrace/telemetry/sdk';
+import type { WorkerConfig } from './config.ts';
+import { VERSION } from './version.ts';
+
+/** Wires a worker process: the queues of its node types, the engine's node processor, and the executors. */
+export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Promise<void> {
+  const logger = createLogger({
+    name: 'flowtrace-worker',
+    level: config.LOG_LEVEL,
+    base: { service: telemetry.serviceName, kinds: config.kinds.join(',') },
+  });
+  const database = createDatabase({
+    url: config.DATABASE_URL,
+    maxConnections: config.DATABASE_POOL_MAX,
+    prepare: config.DATABASE_PREPARE,
+    applicationName: telemetry.serviceName,
+  });
+  let vectorDatabase: DatabaseHandle | undefined;
+  if (config.kinds.includes('rag')) {
+    vectorDatabase =
+      config.VECTOR_DATABASE_URL && config.VECTOR_DATABASE_URL !== config.DATABASE_URL
+        ? createDatabase({
+            url: config.VECTOR_DATABASE_URL,
+            maxConnections: config.VECTOR_DATABASE_POOL_MAX,
+            prepare: config.DATABASE_PREPARE,
+            applicationName: telemetry.serviceName,
+          })
+        : database;
+    const [table] = await vectorDatabase.sql`select to_regclass('public.rag_collections') as name`;
+    if (!table?.name) {
+      throw new Error(
+        'rag workers need the vector store: point VECTOR_DATABASE_URL at a Postgres with pgvector and run ' +
+          '`npm run db:migrate`, or start this worker with --kinds that leave out rag',
+      );
+    }
+  }
+
+  const tracer = trace.getTracer('flowtrace-worker', VERSION);
+  const meter = metrics.getMeter('flowtrace-worker', VERSION);
+  const suite = createExecutorSuite(loadExecutorsConfig(process.env), {
+    tracer,
+    meter,
+    logger,
+    ...(vectorDatabase ? { vectorSql: vectorDatabase.sql } : {}),
+  });
+
+  const producer = createRedis({ url: config.REDIS_URL, role: 'producer', connectionName: `${telemetry.serviceName}-producer` });
+  const consumer = createRedis({ url: config.REDIS_URL, role: 'worker', connectionName: telemetry.serviceName });
+  for (const redis of [producer, consumer]) redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  await assertNoEviction(consumer, (message) => logger.warn(message));
+
+  const queues = new NodeQueues({ connection: producer, prefix: config.QUEUE_PREFIX });
+  const dispatcher = new NodeDispatcher({ queues, tracer });
+  const signals = new RunSignals();
+  const processor = new NodeProcessor(
+    {
+      store: new NodeStateStore({ sql: database.sql, tracer }),
+      catalog: new WorkflowCatalog({ sql: database.sql }),
+      executors: new ExecutorRegistry(suite.executors.filter((e) => config.kinds.includes(e.type))),
+      dispatcher,
+      finalizer: new RunFinalizer({ deferredSpans: telemetry.deferredSpans }),
+      signals,
+      tracer,
+      logger,
+    },
+    { defaultTimeoutMs: config.NODE_TIMEOUT_MS, maxOutputBytes: config.NODE_MAX_OUTPUT_BYTES },
+  );
+  const pool = new NodeWorkerPool(
+    { connection: consumer, processor, signals, logger },
+    {
+      kinds: config.kinds,
+      concurrency: config.concurrency,
+      prefix: config.QUEUE_PREFIX,
+      workerName: `${hostname()}:${process.pid}`,
+      lockDurationMs: config.BULLMQ_LOCK_DURATION_MS,
+      stalledIntervalMs: config.BULLMQ_STALLED_INTERVAL_MS,
+      maxStalledCount: config.BULLMQ_MAX_STALLED_COUNT,
+    },
+  );
+
+  installShutdown({
+    logger,
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    steps: [
+      {
+        name: 'workers',
+        run: async () => {
+          const { graceful } = await pool.close(config.SHUTDOWN_DRAIN_MS);
+          logger.info({ graceful }, graceful ? 'in-flight nodes finished' : 'in-flight nodes aborted and released');
+        },
+      },
+      { name: 'queues', run: () => queues.close() },
+      { name: 'redis', run: () => Promise.all([producer.quit(), consumer.quit()]) },
+      { name: 'executors', run: () => suite.close() },
+      { name: 'postgres', run: () => Promise.all([database.close(), vectorDatabase?.close()]) },
+      { name: 'telemetry', run: () => telemetry.shutdown() },
+    ],
+  });
+  pool.start();
+  await pool.waitUntilReady();
+  logger.info({ kinds: config.kinds, concurrency: config.concurrency, version: VERSION }, 'worker ready');
+}
