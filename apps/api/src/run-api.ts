@@ -1,5 +1,5 @@
-import { ApiKeyStore, buildApp } from '@flowtrace/api';
-import { createDatabase } from '@flowtrace/db';
+import { ApiKeyStore, buildApp, type IngestDocuments } from '@flowtrace/api';
+import { createDatabase, type DatabaseHandle, openVectorDatabase } from '@flowtrace/db';
 import {
   assertNoEviction,
   createRedis,
@@ -9,9 +9,10 @@ import {
   RunRepository,
   RunSubmitter,
 } from '@flowtrace/engine';
+import { createEmbedders, ingestDocuments, parseEmbeddingsFromEnv, VectorStore } from '@flowtrace/executors';
 import { createLogger } from '@flowtrace/telemetry';
 import type { Telemetry } from '@flowtrace/telemetry/sdk';
-import { trace } from '@opentelemetry/api';
+import { type Tracer, trace } from '@opentelemetry/api';
 import type { ApiConfig } from './config.ts';
 import { VERSION } from './version.ts';
 
@@ -43,6 +44,16 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
     logger,
   });
   const apiKeys = new ApiKeyStore({ sql: database.sql }, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS });
+  const vectorDatabase = await openVectorDatabase({
+    databaseUrl: config.DATABASE_URL,
+    vectorUrl: config.VECTOR_DATABASE_URL,
+    maxConnections: config.VECTOR_DATABASE_POOL_MAX,
+    prepare: config.DATABASE_PREPARE,
+    applicationName: 'flowtrace-api',
+    main: database,
+  });
+  if (!vectorDatabase) logger.warn('no vector store (pgvector tables missing): RAG ingestion answers 503');
+  const ingest = vectorDatabase ? createIngestion(vectorDatabase, tracer) : undefined;
 
   const app = await buildApp(
     {
@@ -50,6 +61,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
       submitter,
       apiKeys,
       logger,
+      ingest,
       otelPlugin: telemetry.fastifyPlugin,
       readiness: [
         { name: 'postgres', check: async () => void (await database.sql`select 1`) },
@@ -66,10 +78,36 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
       { name: 'http', run: () => app.close() },
       { name: 'queues', run: () => queues.close() },
       { name: 'redis', run: () => redis.quit() },
-      { name: 'postgres', run: () => database.close() },
+      {
+        name: 'postgres',
+        run: () =>
+          Promise.all([database.close(), vectorDatabase !== database ? vectorDatabase?.close() : undefined]),
+      },
       { name: 'telemetry', run: () => telemetry.shutdown() },
     ],
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   logger.info({ address, version: VERSION }, 'API listening');
+}
+
+/** RAG ingestion for `POST /v1/collections/:name/documents`, with the configured embedder. */
+function createIngestion(vectorDatabase: DatabaseHandle, tracer: Tracer): IngestDocuments {
+  const store = new VectorStore({ sql: vectorDatabase.sql, tracer });
+  const embedders = createEmbedders(parseEmbeddingsFromEnv(process.env), { tracer });
+  return (tenantId, collection, body) =>
+    ingestDocuments(
+      { store, embedders, tracer },
+      {
+        tenantId,
+        collection,
+        documents: body.documents.map((d) => ({
+          content: d.content,
+          ...(d.source === undefined ? {} : { source: d.source }),
+          ...(d.title === undefined ? {} : { title: d.title }),
+          ...(d.metadata === undefined ? {} : { metadata: d.metadata }),
+        })),
+        ...(body.chunkSize === undefined ? {} : { chunkSize: body.chunkSize }),
+        ...(body.chunkOverlap === undefined ? {} : { chunkOverlap: body.chunkOverlap }),
+      },
+    );
 }

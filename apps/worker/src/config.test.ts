@@ -16,7 +16,9 @@ describe('loadWorkerConfig', () => {
   });
 
   it('rejects unknown node types and empty lists with the variable named', () => {
-    expect(() => loadWorkerConfig({}, 'llm,gpu')).toThrow(/WORKER_KINDS.*node types from: llm, agent, connector, rag/);
+    expect(() => loadWorkerConfig({}, 'llm,gpu')).toThrow(
+      /WORKER_KINDS.*node types from: llm, agent, connector, rag/,
+    );
     expect(() => loadWorkerConfig({}, ' , ')).toThrow(/WORKER_KINDS.*at least one/);
     expect(() => loadWorkerConfig({ BULLMQ_LOCK_DURATION_MS: '10' })).toThrow(/BULLMQ_LOCK_DURATION_MS/);
   });

@@ -5,10 +5,19 @@ import { z } from 'zod';
 const nodeTypes = z
   .string()
   .default(NODE_TYPES.join(','))
-  .transform((value) => value.split(',').map((kind) => kind.trim()).filter((kind) => kind.length > 0))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((kind) => kind.trim())
+      .filter((kind) => kind.length > 0),
+  )
   .pipe(
     z
-      .array(z.enum(NODE_TYPES as [NodeType, ...NodeType[]], { error: `must be node types from: ${NODE_TYPES.join(', ')}` }))
+      .array(
+        z.enum(NODE_TYPES as [NodeType, ...NodeType[]], {
+          error: `must be node types from: ${NODE_TYPES.join(', ')}`,
+        }),
+      )
       .min(1, 'name at least one node type'),
   );
 
@@ -27,7 +36,11 @@ const workerEnvSchema = z.object({
   /** Per-attempt limit for nodes that set no `timeoutMs`. */
   NODE_TIMEOUT_MS: z.coerce.number().int().min(1).default(300_000),
   /** Largest node output stored in Postgres, in bytes of JSON. */
-  NODE_MAX_OUTPUT_BYTES: z.coerce.number().int().min(1_024).default(1024 * 1024),
+  NODE_MAX_OUTPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .default(1024 * 1024),
   /** BullMQ lock: a job whose worker stops renewing it for this long is considered stalled. */
   BULLMQ_LOCK_DURATION_MS: z.coerce.number().int().min(1_000).default(30_000),
   /** How often this worker checks for stalled jobs (those of crashed workers) and re-queues them. */
@@ -36,9 +49,6 @@ const workerEnvSchema = z.object({
   BULLMQ_MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(1),
   /** On SIGTERM, how long in-flight nodes may run before they are aborted and released. */
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(20_000),
-  /** The vector store (pgvector) for `rag` nodes; the main database when unset. */
-  VECTOR_DATABASE_URL: z.string().optional(),
-  VECTOR_DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),
 });
 
 export type WorkerConfig = z.infer<typeof workerEnvSchema> & {

@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import { metrics, trace } from '@opentelemetry/api';
-import { createDatabase, type DatabaseHandle } from '@flowtrace/db';
+import { createDatabase, type DatabaseHandle, openVectorDatabase } from '@flowtrace/db';
 import {
   assertNoEviction,
   createRedis,
@@ -18,6 +17,7 @@ import {
 import { createExecutorSuite, loadExecutorsConfig } from '@flowtrace/executors';
 import { createLogger } from '@flowtrace/telemetry';
 import type { Telemetry } from '@flowtrace/telemetry/sdk';
+import { metrics, trace } from '@opentelemetry/api';
 import type { WorkerConfig } from './config.ts';
 import { VERSION } from './version.ts';
 
@@ -36,17 +36,15 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
   });
   let vectorDatabase: DatabaseHandle | undefined;
   if (config.kinds.includes('rag')) {
-    vectorDatabase =
-      config.VECTOR_DATABASE_URL && config.VECTOR_DATABASE_URL !== config.DATABASE_URL
-        ? createDatabase({
-            url: config.VECTOR_DATABASE_URL,
-            maxConnections: config.VECTOR_DATABASE_POOL_MAX,
-            prepare: config.DATABASE_PREPARE,
-            applicationName: telemetry.serviceName,
-          })
-        : database;
-    const [table] = await vectorDatabase.sql`select to_regclass('public.rag_collections') as name`;
-    if (!table?.name) {
+    vectorDatabase = await openVectorDatabase({
+      databaseUrl: config.DATABASE_URL,
+      vectorUrl: config.VECTOR_DATABASE_URL,
+      maxConnections: config.VECTOR_DATABASE_POOL_MAX,
+      prepare: config.DATABASE_PREPARE,
+      applicationName: telemetry.serviceName,
+      main: database,
+    });
+    if (!vectorDatabase) {
       throw new Error(
         'rag workers need the vector store: point VECTOR_DATABASE_URL at a Postgres with pgvector and run ' +
           '`npm run db:migrate`, or start this worker with --kinds that leave out rag',
@@ -63,9 +61,18 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
     ...(vectorDatabase ? { vectorSql: vectorDatabase.sql } : {}),
   });
 
-  const producer = createRedis({ url: config.REDIS_URL, role: 'producer', connectionName: `${telemetry.serviceName}-producer` });
-  const consumer = createRedis({ url: config.REDIS_URL, role: 'worker', connectionName: telemetry.serviceName });
-  for (const redis of [producer, consumer]) redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
+  const producer = createRedis({
+    url: config.REDIS_URL,
+    role: 'producer',
+    connectionName: `${telemetry.serviceName}-producer`,
+  });
+  const consumer = createRedis({
+    url: config.REDIS_URL,
+    role: 'worker',
+    connectionName: telemetry.serviceName,
+  });
+  for (const redis of [producer, consumer])
+    redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   await assertNoEviction(consumer, (message) => logger.warn(message));
 
   const queues = new NodeQueues({ connection: producer, prefix: config.QUEUE_PREFIX });
@@ -105,13 +112,20 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
         name: 'workers',
         run: async () => {
           const { graceful } = await pool.close(config.SHUTDOWN_DRAIN_MS);
-          logger.info({ graceful }, graceful ? 'in-flight nodes finished' : 'in-flight nodes aborted and released');
+          logger.info(
+            { graceful },
+            graceful ? 'in-flight nodes finished' : 'in-flight nodes aborted and released',
+          );
         },
       },
       { name: 'queues', run: () => queues.close() },
       { name: 'redis', run: () => Promise.all([producer.quit(), consumer.quit()]) },
       { name: 'executors', run: () => suite.close() },
-      { name: 'postgres', run: () => Promise.all([database.close(), vectorDatabase?.close()]) },
+      {
+        name: 'postgres',
+        run: () =>
+          Promise.all([database.close(), vectorDatabase !== database ? vectorDatabase?.close() : undefined]),
+      },
       { name: 'telemetry', run: () => telemetry.shutdown() },
     ],
   });

@@ -11,6 +11,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { ApiKeyStore } from './auth/api-key-store.ts';
 import { bearerAuth } from './auth/authenticate.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
+import { collectionRoutes, type IngestDocuments } from './routes/collection-routes.ts';
 import { HEALTH_PATHS, healthRoutes, type ReadinessCheck } from './routes/health-routes.ts';
 import { runRoutes } from './routes/run-routes.ts';
 import { workflowRoutes } from './routes/workflow-routes.ts';
@@ -21,6 +22,8 @@ export interface AppDeps {
   apiKeys: ApiKeyStore;
   readiness: readonly ReadinessCheck[];
   logger: Logger;
+  /** RAG ingestion; undefined when no vector store is configured (the route then answers 503). */
+  ingest?: IngestDocuments | undefined;
   /** `@fastify/otel`'s plugin when telemetry is on: request and handler spans with the route. */
   otelPlugin?: FastifyPluginCallback | undefined;
 }
@@ -83,10 +86,11 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const traceUrl = (traceId: string) => `${options.signozUrl.replace(/\/+$/, '')}/trace/${traceId}`;
-  await app.register(async (v1) => {
+  await app.register(async function v1Api(v1) {
     v1.addHook('onRequest', bearerAuth(deps.apiKeys));
     workflowRoutes(v1, { repository: deps.repository });
     runRoutes(v1, { repository: deps.repository, submitter: deps.submitter, traceUrl });
+    collectionRoutes(v1, { ingest: deps.ingest });
   });
   return app;
 }

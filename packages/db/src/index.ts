@@ -5,7 +5,7 @@ export {
   type Sql,
   type Transaction,
 } from './client.ts';
-export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
+export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
 export { ensureDatabase, hasPgvector } from './ensure-database.ts';
 export { MIGRATIONS, type MigrationSet, migrateDatabase } from './migrate.ts';
 export { type MigrateAllResult, migrateAll } from './migrate-all.ts';
@@ -25,3 +25,4 @@ export {
   workflows,
 } from './schema/core.ts';
 export { ragChunks, ragCollections, ragDocuments, unsizedVector } from './schema/vector.ts';
+export { openVectorDatabase, type VectorDatabaseOptions } from './vector-database.ts';

@@ -82,14 +82,22 @@ export class ManagedProcess {
       };
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new Error(`${this.name} did not log ${pattern} within ${timeoutMs} ms; last output:\n${this.tail()}`));
+        reject(
+          new Error(
+            `${this.name} did not log ${pattern} within ${timeoutMs} ms; last output:\n${this.tail()}`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.add(waiter);
       void this.exited.then(({ code, signal }) => {
         if (!this.#waiters.has(waiter)) return;
         this.#waiters.delete(waiter);
         clearTimeout(timer);
-        reject(new Error(`${this.name} exited (code ${code}, signal ${signal}) before logging ${pattern}:\n${this.tail()}`));
+        reject(
+          new Error(
+            `${this.name} exited (code ${code}, signal ${signal}) before logging ${pattern}:\n${this.tail()}`,
+          ),
+        );
       });
     });
   }

@@ -18,11 +18,18 @@ function describe(span: ReceivedSpan): string {
   const ms = Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6;
   const service = String(span.resource['service.name'] ?? '?');
   const details: string[] = [];
-  for (const key of ['node.id', 'attempt', 'gen_ai.usage.input_tokens', 'gen_ai.usage.output_tokens', 'http.response.status_code']) {
+  for (const key of [
+    'node.id',
+    'attempt',
+    'gen_ai.usage.input_tokens',
+    'gen_ai.usage.output_tokens',
+    'http.response.status_code',
+  ]) {
     const value = span.attributes[key];
     if (value !== undefined) details.push(`${key.replace('gen_ai.usage.', '')}=${String(value)}`);
   }
-  const status = span.status.code === 'ERROR' ? `  ERROR${span.status.message ? `: ${span.status.message}` : ''}` : '';
+  const status =
+    span.status.code === 'ERROR' ? `  ERROR${span.status.message ? `: ${span.status.message}` : ''}` : '';
   return `${span.name}  [${KIND[span.kind] ?? span.kind} · ${service} · ${ms.toFixed(1)} ms${
     details.length > 0 ? ` · ${details.join(' ')}` : ''
   }]${status}`;
@@ -36,7 +43,8 @@ export function renderSpanTree(spans: readonly ReceivedSpan[], options: SpanTree
   const byId = new Map(spans.map((s) => [s.spanId, s]));
   const visibleParent = (span: ReceivedSpan): string | undefined => {
     let parent = span.parentSpanId ? byId.get(span.parentSpanId) : undefined;
-    while (parent && options.hide?.(parent)) parent = parent.parentSpanId ? byId.get(parent.parentSpanId) : undefined;
+    while (parent && options.hide?.(parent))
+      parent = parent.parentSpanId ? byId.get(parent.parentSpanId) : undefined;
     return parent?.spanId;
   };
   const children = new Map<string | undefined, ReceivedSpan[]>();
@@ -55,11 +63,19 @@ export function renderSpanTree(spans: readonly ReceivedSpan[], options: SpanTree
   const lines: string[] = [];
   const walk = (span: ReceivedSpan, prefix: string, last: boolean, root: boolean): void => {
     const marker = orphans.has(span.spanId) ? '(parent missing) ' : '';
-    lines.push(root ? `${marker}${describe(span)}` : `${prefix}${last ? '└─ ' : '├─ '}${marker}${describe(span)}`);
-    const kids = (children.get(span.spanId) ?? []).sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1));
-    kids.forEach((kid, i) => walk(kid, root ? '' : `${prefix}${last ? '   ' : '│  '}`, i === kids.length - 1, false));
+    lines.push(
+      root ? `${marker}${describe(span)}` : `${prefix}${last ? '└─ ' : '├─ '}${marker}${describe(span)}`,
+    );
+    const kids = (children.get(span.spanId) ?? []).sort((a, b) =>
+      a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1,
+    );
+    kids.forEach((kid, i) =>
+      walk(kid, root ? '' : `${prefix}${last ? '   ' : '│  '}`, i === kids.length - 1, false),
+    );
   };
-  const roots = (children.get(undefined) ?? []).sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1));
+  const roots = (children.get(undefined) ?? []).sort((a, b) =>
+    a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1,
+  );
   for (const root of roots) walk(root, '', true, true);
   return lines.join('\n');
 }

@@ -70,7 +70,7 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
         },
       },
     },
-    async (request, reply) => {
+    async function startRun(request, reply) {
       const principal = principalOf(request);
       const body = request.body;
       if ((body.workflowId === undefined) === (body.workflow === undefined)) {
@@ -111,7 +111,7 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
         response: { 200: runResponseSchema, 404: errorBodySchema },
       },
     },
-    async (request) => {
+    async function readRun(request) {
       const run = await deps.repository.getRun(principalOf(request).tenantId, request.params.id);
       if (!run) throw new FlowtraceError('not_found', `run ${request.params.id} does not exist`);
       return toRunResponse(run, deps.traceUrl);
@@ -129,7 +129,7 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
         response: { 200: eventsResponseSchema, 404: errorBodySchema },
       },
     },
-    async (request) => {
+    async function listRunEvents(request) {
       const { after, limit } = request.query;
       const events = await deps.repository.listEvents(principalOf(request).tenantId, request.params.id, {
         afterId: after,

@@ -40,7 +40,7 @@ export function workflowRoutes(app: FastifyInstance, deps: { repository: RunRepo
         },
       },
     },
-    async (request, reply) => {
+    async function registerWorkflow(request, reply) {
       const definition = parseWorkflowDefinition(request.body);
       const { workflow, created } = await deps.repository.registerWorkflow(
         principalOf(request).tenantId,
@@ -60,7 +60,7 @@ export function workflowRoutes(app: FastifyInstance, deps: { repository: RunRepo
         response: { 200: workflowResponseSchema, 404: errorBodySchema },
       },
     },
-    async (request) => {
+    async function readWorkflow(request) {
       const workflow = await deps.repository.findWorkflow(principalOf(request).tenantId, request.params.id);
       if (!workflow) throw new FlowtraceError('not_found', `workflow ${request.params.id} does not exist`);
       return toResponse(workflow);

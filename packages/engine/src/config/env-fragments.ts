@@ -28,6 +28,9 @@ export const infrastructureEnv = {
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   /** Set false behind PgBouncer in transaction mode, which cannot keep prepared statements. */
   DATABASE_PREPARE: envBoolean.default(true),
+  /** The vector store (pgvector) for RAG collections; the main database when unset. */
+  VECTOR_DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  VECTOR_DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),
   /** The transport for node jobs. Its maxmemory-policy must be noeviction. */
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   /**

@@ -17,7 +17,10 @@ export class ExecutorRegistry {
     const executor = this.#executors.get(type);
     if (!executor) {
       // Permanent: retrying on the same fleet cannot help; the deployment needs a worker for this type.
-      throw new PermanentNodeError('executor_not_found', `this worker has no executor for node type "${type}"`);
+      throw new PermanentNodeError(
+        'executor_not_found',
+        `this worker has no executor for node type "${type}"`,
+      );
     }
     return executor;
   }

@@ -15,7 +15,7 @@ export interface PgliteVectorServer {
  * seconds: share one per test file.
  */
 export async function startPgliteVectorServer(): Promise<PgliteVectorServer> {
-  const embedded = await startEmbeddedPostgres({ maxConnections: 8 });
+  const embedded = await startEmbeddedPostgres({});
   // As the local stack does: no named prepared statements on the shared PGlite backend.
   const handle = createDatabase({ url: embedded.url, maxConnections: 4, prepare: false });
   try {
