@@ -1,6 +1,8 @@
 import type { Sql } from '@flowtrace/db';
 import type { Logger, NodeExecutor } from '@flowtrace/workflow';
 import type { Meter, Tracer } from '@opentelemetry/api';
+import { createAgentExecutor } from './agent/agent-executor.ts';
+import { createDefaultToolRunners } from './agent/default-tool-runners.ts';
 import { createConnectorExecutor } from './connector/connector-executor.ts';
 import { type CredentialStore, parseCredentialsFromEnv } from './connector/credentials.ts';
 import { GuardedHttpClient } from './connector/guarded-http-client.ts';
@@ -91,19 +93,18 @@ export function createExecutorSuite(
   const vectorStore = deps.vectorSql
     ? new VectorStore({ sql: deps.vectorSql, tracer: deps.tracer })
     : undefined;
-  const executors: NodeExecutor[] = [
-    createLlmExecutor({
-      providers,
-      tracer: deps.tracer,
-      meter: deps.meter,
-      capture: config.capture,
-      pricing,
-      logger: deps.logger,
-    }),
+  const llm = { providers, tracer: deps.tracer, meter: deps.meter, capture: config.capture, pricing };
+  const tools = createDefaultToolRunners({
+    http: { client: http, credentials: config.credentials },
+    ...(vectorStore ? { rag: { store: vectorStore, embedders, pricing } } : {}),
+    llm,
+  });
+  const executors = [
+    createLlmExecutor({ ...llm, logger: deps.logger }),
+    createAgentExecutor({ ...llm, tools, logger: deps.logger }),
     createConnectorExecutor({ http, credentials: config.credentials }),
-  ] as NodeExecutor[];
-  if (vectorStore)
-    executors.push(createRagExecutor({ store: vectorStore, embedders, pricing }) as unknown as NodeExecutor);
+    ...(vectorStore ? [createRagExecutor({ store: vectorStore, embedders, pricing })] : []),
+  ] as unknown as NodeExecutor[];
   return {
     executors,
     providers,

@@ -22,6 +22,11 @@ export interface LocalStackOptions {
   redisUrl?: string;
   /** A Postgres server; when absent an embedded PGlite (with pgvector) is started. */
   databaseUrl?: string;
+  /**
+   * The vector store (pgvector) when it is not the main database, e.g. an embedded PGlite beside a Postgres
+   * server that has no pgvector.
+   */
+  vectorDatabaseUrl?: string;
   /** Keep the embedded database on disk under `dataDir` between runs (default: in memory). */
   persistEmbeddedDatabase?: boolean;
   /** An OTLP/HTTP endpoint (a collector); when absent a local receiver collects the spans. */
@@ -108,7 +113,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       databaseUrl = embedded.url;
     }
     progress('applying migrations');
-    const migrated = await migrateAll({ databaseUrl });
+    const migrated = await migrateAll({
+      databaseUrl,
+      ...(options.vectorDatabaseUrl ? { vectorUrl: options.vectorDatabaseUrl } : {}),
+    });
     if (!migrated.vector) progress('no pgvector on this Postgres: rag nodes and ingestion are unavailable');
 
     const admin = createDatabase({ url: databaseUrl, maxConnections: 1, prepare: false });
@@ -130,8 +138,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       HOME: process.env.HOME,
       NODE_ENV: process.env.NODE_ENV,
       DATABASE_URL: databaseUrl,
-      // PGlite's socket server multiplexes one backend: no named prepared statements, few connections.
-      ...(embedded ? { DATABASE_PREPARE: 'false', DATABASE_POOL_MAX: '4' } : {}),
+      ...(options.vectorDatabaseUrl ? { VECTOR_DATABASE_URL: options.vectorDatabaseUrl } : {}),
+      // An embedded PGlite serves every connection from one backend session: no named prepared statements.
+      ...(embedded || options.vectorDatabaseUrl ? { DATABASE_PREPARE: 'false' } : {}),
+      ...(embedded ? { DATABASE_POOL_MAX: '4' } : {}),
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: queuePrefix,
       OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,

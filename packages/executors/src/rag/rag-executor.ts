@@ -1,5 +1,6 @@
 import {
   type JsonValue,
+  type ModelCallRecord,
   type NodeExecutionContext,
   type NodeExecutor,
   PermanentNodeError,
@@ -57,7 +58,7 @@ export function createRagExecutor(deps: RagExecutorDeps): NodeExecutor<'rag'> {
       );
       const { vectors } = await embedder.embed([query], {
         signal: ctx.signal,
-        onCall: (call) => ctx.ledger.recordModelCall(modelCallRecord(call, deps.pricing)),
+        onCall: (call) => ctx.ledger.recordModelCall(embeddingCallRecord(call, deps.pricing)),
       });
       const vector = vectors[0];
       if (vector === undefined) throw new Error('the embedder returned no vector for the query');
@@ -82,7 +83,11 @@ export function createRagExecutor(deps: RagExecutorDeps): NodeExecutor<'rag'> {
   };
 }
 
-function modelCallRecord(call: EmbeddingCall, pricing: EmbeddingPricing | undefined) {
+/** The `model_cost_logs` record of one embeddings request (the rag executor's and the agent's rag tool). */
+export function embeddingCallRecord(
+  call: EmbeddingCall,
+  pricing: EmbeddingPricing | undefined,
+): ModelCallRecord {
   // The offline embedder costs nothing; it is not a model anyone bills for.
   const cost =
     call.provider === OFFLINE_EMBEDDER_PROVIDER
@@ -93,7 +98,7 @@ function modelCallRecord(call: EmbeddingCall, pricing: EmbeddingPricing | undefi
         }) ?? { costUsd: null, pricingVersion: null });
   return {
     provider: call.provider,
-    operation: 'embeddings' as const,
+    operation: 'embeddings',
     requestModel: call.requestModel,
     responseModel: call.responseModel,
     responseId: null,

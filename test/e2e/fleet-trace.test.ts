@@ -1,0 +1,245 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '@flowtrace/db';
+import { FakeOpenAiServer, startTargetServer, type TargetServer } from '@flowtrace/executors/testing';
+import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
+import type { ReceivedSpan } from '@flowtrace/telemetry/receiver';
+import { toolCallingScript } from '../support/openai-tool-script.ts';
+
+/**
+ * The foundation's end-to-end test: the API and four worker processes (one per node type) as real child
+ * processes on real Postgres and Redis, exporting over OTLP/HTTP to a receiver on loopback, with loopback
+ * HTTP servers standing in for the LLM provider and the connector's target.
+ */
+describe('one trace per run across the API and the worker fleet', () => {
+  let db: TestDatabase;
+  let vectorDb: EmbeddedPostgres;
+  let provider: FakeOpenAiServer;
+  let target: TargetServer;
+  let stack: LocalStack;
+
+  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${stack.apiUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${stack.apiKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+  const waitForRun = async (runId: string) => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { body } = await api('GET', `/v1/runs/${runId}`);
+      if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
+      if (Date.now() > deadline) throw new Error(`run ${runId} still ${body.status}: ${JSON.stringify(body)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  /** The run's spans, once invoke_workflow has arrived and no more spans trickle in. */
+  const traceOf = async (traceId: string): Promise<ReceivedSpan[]> => {
+    const receiver = stack.receiver!;
+    const ofTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
+    await receiver.waitFor(() => ofTrace().some((s) => s.name.startsWith('invoke_workflow')), {
+      timeoutMs: 20_000,
+      message: `invoke_workflow of trace ${traceId}`,
+    });
+    let count = -1;
+    while (count !== ofTrace().length) {
+      count = ofTrace().length;
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+    }
+    return ofTrace();
+  };
+
+  beforeAll(async () => {
+    [db, vectorDb, provider, target] = await Promise.all([
+      createTestDatabase(),
+      startEmbeddedPostgres({}),
+      new FakeOpenAiServer().start(),
+      startTargetServer(),
+    ]);
+    provider.setHandler(toolCallingScript(() => ({ orderId: 'o-77' })));
+    target.on('GET', '/customers/c-1', { body: { id: 'c-1', name: 'Ada', plan: 'business' } });
+    target.on('GET', '/orders/o-77', { body: { id: 'o-77', status: 'delayed' } });
+    stack = await startLocalStack({
+      dataDir: `/tmp/flowtrace-e2e-${process.pid}`,
+      databaseUrl: db.url,
+      vectorDatabaseUrl: vectorDb.url,
+      env: {
+        LOG_LEVEL: 'info',
+        OPENAI_BASE_URL: provider.baseUrl,
+        OPENAI_API_KEY: 'sk-e2e-test',
+        FLOWTRACE_CONNECTOR_ALLOWED_HOSTS: '127.0.0.1',
+      },
+    });
+    const ingest = await api('POST', '/v1/collections/policies/documents', {
+      documents: [
+        { source: 'late.md', content: 'Late deliveries get a 10% credit and a carrier status update.' },
+        { source: 'refund.md', content: 'Refunds go back to the original payment method within 5 days.' },
+      ],
+    });
+    expect(ingest.status).toBe(201);
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await Promise.all([db?.drop(), vectorDb?.stop(), provider?.close(), target?.close()]);
+  });
+
+  const workflow = () => ({
+    name: 'e2e-support',
+    nodes: [
+      { id: 'classify', type: 'llm', config: { provider: 'openai', model: 'gpt-4o-mini', prompt: 'Classify: {{input.ticket}}' } },
+      {
+        id: 'customer',
+        type: 'connector',
+        dependsOn: ['classify'],
+        config: { url: `${target.url}/customers/{{input.customerId}}` },
+      },
+      { id: 'policy', type: 'rag', dependsOn: ['classify'], config: { collection: 'policies', query: '{{input.ticket}}', topK: 1 } },
+      {
+        id: 'resolve',
+        type: 'agent',
+        dependsOn: ['customer', 'policy'],
+        config: {
+          name: 'resolver',
+          provider: 'openai',
+          model: 'gpt-4o-mini',
+          prompt: 'Customer {{nodes.customer.output.body.name}}; policy {{nodes.policy.output.chunks[0].content}}',
+          tools: [
+            {
+              type: 'http',
+              name: 'order_status',
+              description: 'Status of an order',
+              url: `${target.url}/orders/{{args.orderId}}`,
+              parameters: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] },
+            },
+          ],
+        },
+      },
+    ],
+  });
+
+  it('runs every node type and produces one connected trace with correlated rows', async () => {
+    const submitted = await api('POST', '/v1/runs', {
+      workflow: workflow(),
+      input: { ticket: 'My order is late', customerId: 'c-1' },
+    });
+    expect(submitted.status).toBe(202);
+    const runId = submitted.body.runId as string;
+    const run = await waitForRun(runId);
+    expect(run.status, JSON.stringify(run.nodes)).toBe('completed');
+    const traceId = run.traceId as string;
+    expect(submitted.body.traceId).toBe(traceId);
+
+    const spans = await traceOf(traceId);
+    const ids = new Set(spans.map((s) => s.spanId));
+    // Every span that names this run is in its trace, and the trace is connected: one root, no orphans.
+    const runSpans = spans.filter((s) => s.attributes['workflow.run_id'] === runId);
+    expect(runSpans.length).toBeGreaterThan(8);
+    const roots = spans.filter((s) => !s.parentSpanId);
+    expect(roots.map((s) => s.name)).toEqual(['POST /v1/runs']);
+    expect(spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId)).map((s) => s.name)).toEqual([]);
+    // The API and four separate worker processes.
+    const instances = new Set(spans.map((s) => s.resource['service.instance.id']));
+    expect(instances.size).toBeGreaterThanOrEqual(5);
+    const services = new Set(spans.map((s) => s.resource['service.name']));
+    expect(services).toEqual(
+      new Set(['flowtrace-api', 'flowtrace-worker-llm', 'flowtrace-worker-connector', 'flowtrace-worker-rag', 'flowtrace-worker-agent']),
+    );
+
+    // invoke_workflow is the request's child and the ancestor of every node span.
+    const invoke = spans.find((s) => s.name === 'invoke_workflow e2e-support');
+    expect(invoke?.attributes).toMatchObject({ 'gen_ai.operation.name': 'invoke_workflow', 'workflow.run_id': runId });
+    const consumers = spans.filter((s) => s.kind === 'CONSUMER');
+    expect(consumers.map((s) => s.attributes['node.id']).sort()).toEqual(['classify', 'customer', 'policy', 'resolve']);
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const ancestors = (span: ReceivedSpan) => {
+      const chain: string[] = [];
+      for (let p = span.parentSpanId ? byId.get(span.parentSpanId) : undefined; p; p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined) {
+        chain.push(p.name);
+      }
+      return chain;
+    };
+    for (const consumer of consumers) {
+      expect(ancestors(consumer)).toContain('invoke_workflow e2e-support');
+      expect(consumer.attributes).toMatchObject({
+        'workflow.id': run.workflowId,
+        'workflow.run_id': runId,
+        'node.type': expect.any(String),
+        'tenant.id': stack.tenantId,
+        attempt: 1,
+        'messaging.system': 'bullmq',
+      });
+    }
+
+    // The join node's parent is one predecessor's send span; it links to the other predecessor.
+    const resolve = consumers.find((s) => s.attributes['node.id'] === 'resolve')!;
+    const customer = consumers.find((s) => s.attributes['node.id'] === 'customer')!;
+    const policy = consumers.find((s) => s.attributes['node.id'] === 'policy')!;
+    const parentSend = byId.get(resolve.parentSpanId!)!;
+    expect(parentSend.kind).toBe('PRODUCER');
+    const dispatcher = byId.get(parentSend.parentSpanId!)!;
+    const other = dispatcher.spanId === customer.spanId ? policy : customer;
+    expect([customer.spanId, policy.spanId]).toContain(dispatcher.spanId);
+    expect(resolve.links.map((l) => l.spanId)).toEqual([other.spanId]);
+
+    // GenAI spans of the LLM, agent and RAG work.
+    expect(spans.filter((s) => s.name === 'chat gpt-4o-mini').length).toBeGreaterThanOrEqual(3);
+    expect(spans.some((s) => s.name === 'invoke_agent resolver')).toBe(true);
+    expect(spans.some((s) => s.name === 'execute_tool order_status')).toBe(true);
+    expect(spans.some((s) => s.name === 'retrieval policies')).toBe(true);
+
+    // The connector's target (and the agent's tool target) received the run's trace context.
+    const calls = target.requests.filter((r) => r.path === '/customers/c-1' || r.path === '/orders/o-77');
+    expect(calls.length).toBe(2);
+    for (const call of calls) expect(String(call.headers.traceparent)).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    // And so did the LLM provider.
+    expect(provider.chatRequests.every((r) => r.headers.traceparent?.startsWith(`00-${traceId}-`) ?? false)).toBe(true);
+
+    // Every correlated row carries the run's trace id and the id of a span in the trace.
+    const sql = db.handle.sql;
+    const rows = [
+      ...(await sql`select 'event' as kind, trace_id, span_id from event_logs where run_id = ${runId}`),
+      ...(await sql`select 'cost' as kind, trace_id, span_id from model_cost_logs where run_id = ${runId}`),
+      ...(await sql`select 'agent' as kind, trace_id, span_id from agent_trace_history where run_id = ${runId}`),
+    ];
+    expect(rows.filter((r) => r.kind === 'cost').length).toBeGreaterThanOrEqual(4);
+    expect(rows.filter((r) => r.kind === 'agent').length).toBeGreaterThanOrEqual(2);
+    for (const row of rows) {
+      expect(row.trace_id).toBe(traceId);
+      expect(ids.has(row.span_id), `${row.kind} row span ${row.span_id}`).toBe(true);
+    }
+  });
+
+  it('joins the caller\'s trace when a traceparent is sent, and starts a new one when it is malformed', async () => {
+    const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const joined = await api('POST', '/v1/runs', { workflow: workflow(), input: { ticket: 'x', customerId: 'c-1' } }, {
+      traceparent: `00-${callerTrace}-00f067aa0ba902b7-01`,
+    });
+    expect(joined.status).toBe(202);
+    expect(joined.body.traceId).toBe(callerTrace);
+
+    for (const traceparent of ['00-zzzz-00f067aa0ba902b7-01', `00-${callerTrace}-00f067aa0ba902b7-01-${'x'.repeat(600)}`, 'ff-00000000000000000000000000000000-0000000000000000-00']) {
+      const fresh = await api('POST', '/v1/runs', { workflow: workflow(), input: { ticket: 'x', customerId: 'c-1' } }, {
+        traceparent,
+        tracestate: `k=${'v'.repeat(600)}`,
+        baggage: 'a'.repeat(9000),
+      });
+      expect(fresh.status).toBe(202);
+      expect(fresh.body.traceId).not.toBe(callerTrace);
+      expect(fresh.body.traceId).toMatch(/^[0-9a-f]{32}$/);
+    }
+    const run = await waitForRun(joined.body.runId);
+    expect(run.status).toBe('completed');
+    const spans = await traceOf(callerTrace);
+    // The caller's span is the parent of our server span: the only span whose parent is not exported.
+    expect(spans.filter((s) => s.parentSpanId && !spans.some((p) => p.spanId === s.parentSpanId)).map((s) => s.name)).toEqual([
+      'POST /v1/runs',
+    ]);
+  });
+});
