@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noopDeferredSpanEmitter } from '@flowtrace/telemetry';
 import { DEFINITION_LIMITS } from '@flowtrace/workflow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InProcessFleet, startInProcessFleet } from '../support/in-process-fleet.ts';
 
 const llm = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -13,7 +13,12 @@ const llm = (id: string, extra: Record<string, unknown> = {}) => ({
 describe('API input validation, authentication and tenant isolation', () => {
   let fleet: InProcessFleet;
   const post = (url: string, payload: unknown, key = fleet.apiKey) =>
-    fleet.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${key}` }, payload: payload as object });
+    fleet.app.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: `Bearer ${key}` },
+      payload: payload as object,
+    });
   const counts = async () => {
     const [row] = await fleet.db.handle.sql`
       select (select count(*) from runs)::int as runs, (select count(*) from node_runs)::int as nodes,
@@ -29,28 +34,92 @@ describe('API input validation, authentication and tenant isolation', () => {
   });
 
   const invalid: [string, unknown, string, RegExp][] = [
-    ['a cycle', { name: 'w', nodes: [llm('a', { dependsOn: ['b'] }), llm('b', { dependsOn: ['a'] })] }, 'workflow_cycle', /"a" → "b" → "a"|"b" → "a" → "b"/],
-    ['a self-dependency', { name: 'w', nodes: [llm('a', { dependsOn: ['a'] })] }, 'workflow_cycle', /"a" depends on itself/],
-    ['an unknown type', { name: 'w', nodes: [{ id: 'x', type: 'gpu', config: {} }] }, 'unknown_node_type', /node "x" has unknown type "gpu"/],
-    ['a dangling dependency', { name: 'w', nodes: [llm('a', { dependsOn: ['ghost'] })] }, 'unknown_dependency', /node "a" depends on "ghost"/],
-    ['a duplicate id', { name: 'w', nodes: [llm('a'), llm('a')] }, 'duplicate_node_id', /"a" is used by more than one node/],
-    ['a wrong config type', { name: 'w', nodes: [{ id: 'a', type: 'llm', config: { provider: 'simulated', model: 'm', prompt: 42 } }] }, 'invalid_definition', /node "a" \(llm\).*config\.prompt/],
-    ['a template reading a non-dependency', { name: 'w', nodes: [llm('a'), { ...llm('b'), config: { provider: 'simulated', model: 'm', prompt: '{{nodes.a.output.text}}' } }] }, 'unknown_template_reference', /node "b".*not among its dependencies/],
-    ['an oversized definition', { name: 'w', nodes: [{ ...llm('a'), config: { provider: 'simulated', model: 'm', prompt: 'x'.repeat(DEFINITION_LIMITS.maxDefinitionBytes) } }] }, 'definition_too_large', /larger than/],
+    [
+      'a cycle',
+      { name: 'w', nodes: [llm('a', { dependsOn: ['b'] }), llm('b', { dependsOn: ['a'] })] },
+      'workflow_cycle',
+      /"a" → "b" → "a"|"b" → "a" → "b"/,
+    ],
+    [
+      'a self-dependency',
+      { name: 'w', nodes: [llm('a', { dependsOn: ['a'] })] },
+      'workflow_cycle',
+      /"a" depends on itself/,
+    ],
+    [
+      'an unknown type',
+      { name: 'w', nodes: [{ id: 'x', type: 'gpu', config: {} }] },
+      'unknown_node_type',
+      /node "x" has unknown type "gpu"/,
+    ],
+    [
+      'a dangling dependency',
+      { name: 'w', nodes: [llm('a', { dependsOn: ['ghost'] })] },
+      'unknown_dependency',
+      /node "a" depends on "ghost"/,
+    ],
+    [
+      'a duplicate id',
+      { name: 'w', nodes: [llm('a'), llm('a')] },
+      'duplicate_node_id',
+      /"a" is used by more than one node/,
+    ],
+    [
+      'a wrong config type',
+      {
+        name: 'w',
+        nodes: [{ id: 'a', type: 'llm', config: { provider: 'simulated', model: 'm', prompt: 42 } }],
+      },
+      'invalid_definition',
+      /node "a" \(llm\).*config\.prompt/,
+    ],
+    [
+      'a template reading a non-dependency',
+      {
+        name: 'w',
+        nodes: [
+          llm('a'),
+          { ...llm('b'), config: { provider: 'simulated', model: 'm', prompt: '{{nodes.a.output.text}}' } },
+        ],
+      },
+      'unknown_template_reference',
+      /node "b".*not among its dependencies/,
+    ],
+    [
+      'an oversized definition',
+      {
+        name: 'w',
+        nodes: [
+          {
+            ...llm('a'),
+            config: {
+              provider: 'simulated',
+              model: 'm',
+              prompt: 'x'.repeat(DEFINITION_LIMITS.maxDefinitionBytes),
+            },
+          },
+        ],
+      },
+      'definition_too_large',
+      /larger than/,
+    ],
     ['no nodes', { name: 'w', nodes: [] }, 'invalid_definition', /at least one node/],
   ];
 
-  it.each(invalid)('rejects %s with a distinct code, naming the node, and writes nothing', async (_label, workflow, code, message) => {
-    const before = await counts();
-    const asRun = await post('/v1/runs', { workflow, input: {} });
-    expect(asRun.statusCode).toBe(400);
-    expect(asRun.json().error.code).toBe(code);
-    expect(asRun.json().error.message).toMatch(message);
-    const asWorkflow = await post('/v1/workflows', workflow);
-    expect(asWorkflow.statusCode).toBe(400);
-    expect(asWorkflow.json().error.code).toBe(code);
-    expect(await counts()).toEqual(before);
-  });
+  it.each(invalid)(
+    'rejects %s with a distinct code, naming the node, and writes nothing',
+    async (_label, workflow, code, message) => {
+      const before = await counts();
+      const asRun = await post('/v1/runs', { workflow, input: {} });
+      expect(asRun.statusCode).toBe(400);
+      expect(asRun.json().error.code).toBe(code);
+      expect(asRun.json().error.message).toMatch(message);
+      const asWorkflow = await post('/v1/workflows', workflow);
+      expect(asWorkflow.statusCode).toBe(400);
+      expect(asWorkflow.json().error.code).toBe(code);
+      expect(await counts()).toEqual(before);
+    },
+  );
 
   it('rejects bad run inputs and request shapes with 400s', async () => {
     const ok = { name: 'ok', nodes: [llm('a')] };
@@ -104,11 +173,19 @@ describe('API input validation, authentication and tenant isolation', () => {
     const { runId, workflowId } = created.json();
     const otherKey = await fleet.createKey('tenant-b');
     for (const url of [`/v1/runs/${runId}`, `/v1/runs/${runId}/events`, `/v1/workflows/${workflowId}`]) {
-      const response = await fleet.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${otherKey}` } });
+      const response = await fleet.app.inject({
+        method: 'GET',
+        url,
+        headers: { authorization: `Bearer ${otherKey}` },
+      });
       expect(response.statusCode, url).toBe(404);
       expect(response.json().error.code).toBe('not_found');
     }
-    const own = await fleet.app.inject({ method: 'GET', url: `/v1/runs/${runId}`, headers: { authorization: `Bearer ${fleet.apiKey}` } });
+    const own = await fleet.app.inject({
+      method: 'GET',
+      url: `/v1/runs/${runId}`,
+      headers: { authorization: `Bearer ${fleet.apiKey}` },
+    });
     expect(own.statusCode).toBe(200);
     const reuse = await post('/v1/runs', { workflowId, input: {} }, otherKey);
     expect(reuse.statusCode).toBe(404);
@@ -118,7 +195,13 @@ describe('API input validation, authentication and tenant isolation', () => {
     const doc = await fleet.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(doc.statusCode).toBe(200);
     expect(Object.keys(doc.json().paths)).toEqual(
-      expect.arrayContaining(['/v1/runs', '/v1/runs/{id}', '/v1/runs/{id}/events', '/v1/workflows', '/v1/workflows/{id}']),
+      expect.arrayContaining([
+        '/v1/runs',
+        '/v1/runs/{id}',
+        '/v1/runs/{id}/events',
+        '/v1/workflows',
+        '/v1/workflows/{id}',
+      ]),
     );
     expect((await fleet.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });

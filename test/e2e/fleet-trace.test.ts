@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '@flowtrace/db';
+import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { FakeOpenAiServer, startTargetServer, type TargetServer } from '@flowtrace/executors/testing';
 import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
 import type { ReceivedSpan } from '@flowtrace/telemetry/receiver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolCallingScript } from '../support/openai-tool-script.ts';
 
 /**
@@ -11,6 +11,11 @@ import { toolCallingScript } from '../support/openai-tool-script.ts';
  * processes on real Postgres and Redis, exporting over OTLP/HTTP to a receiver on loopback, with loopback
  * HTTP servers standing in for the LLM provider and the connector's target.
  */
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`missing ${what}`);
+  return value;
+}
+
 describe('one trace per run across the API and the worker fleet', () => {
   let db: TestDatabase;
   let vectorDb: EmbeddedPostgres;
@@ -28,6 +33,7 @@ describe('one trace per run across the API and the worker fleet', () => {
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+    // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field in assertions
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
   const waitForRun = async (runId: string) => {
@@ -35,13 +41,14 @@ describe('one trace per run across the API and the worker fleet', () => {
     for (;;) {
       const { body } = await api('GET', `/v1/runs/${runId}`);
       if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
-      if (Date.now() > deadline) throw new Error(`run ${runId} still ${body.status}: ${JSON.stringify(body)}`);
+      if (Date.now() > deadline)
+        throw new Error(`run ${runId} still ${body.status}: ${JSON.stringify(body)}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
   /** The run's spans, once invoke_workflow has arrived and no more spans trickle in. */
   const traceOf = async (traceId: string): Promise<ReceivedSpan[]> => {
-    const receiver = stack.receiver!;
+    const receiver = must(stack.receiver, 'the local OTLP receiver');
     const ofTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
     await receiver.waitFor(() => ofTrace().some((s) => s.name.startsWith('invoke_workflow')), {
       timeoutMs: 20_000,
@@ -93,14 +100,23 @@ describe('one trace per run across the API and the worker fleet', () => {
   const workflow = () => ({
     name: 'e2e-support',
     nodes: [
-      { id: 'classify', type: 'llm', config: { provider: 'openai', model: 'gpt-4o-mini', prompt: 'Classify: {{input.ticket}}' } },
+      {
+        id: 'classify',
+        type: 'llm',
+        config: { provider: 'openai', model: 'gpt-4o-mini', prompt: 'Classify: {{input.ticket}}' },
+      },
       {
         id: 'customer',
         type: 'connector',
         dependsOn: ['classify'],
         config: { url: `${target.url}/customers/{{input.customerId}}` },
       },
-      { id: 'policy', type: 'rag', dependsOn: ['classify'], config: { collection: 'policies', query: '{{input.ticket}}', topK: 1 } },
+      {
+        id: 'policy',
+        type: 'rag',
+        dependsOn: ['classify'],
+        config: { collection: 'policies', query: '{{input.ticket}}', topK: 1 },
+      },
       {
         id: 'resolve',
         type: 'agent',
@@ -109,14 +125,19 @@ describe('one trace per run across the API and the worker fleet', () => {
           name: 'resolver',
           provider: 'openai',
           model: 'gpt-4o-mini',
-          prompt: 'Customer {{nodes.customer.output.body.name}}; policy {{nodes.policy.output.chunks[0].content}}',
+          prompt:
+            'Customer {{nodes.customer.output.body.name}}; policy {{nodes.policy.output.chunks[0].content}}',
           tools: [
             {
               type: 'http',
               name: 'order_status',
               description: 'Status of an order',
               url: `${target.url}/orders/{{args.orderId}}`,
-              parameters: { type: 'object', properties: { orderId: { type: 'string' } }, required: ['orderId'] },
+              parameters: {
+                type: 'object',
+                properties: { orderId: { type: 'string' } },
+                required: ['orderId'],
+              },
             },
           ],
         },
@@ -149,18 +170,36 @@ describe('one trace per run across the API and the worker fleet', () => {
     expect(instances.size).toBeGreaterThanOrEqual(5);
     const services = new Set(spans.map((s) => s.resource['service.name']));
     expect(services).toEqual(
-      new Set(['flowtrace-api', 'flowtrace-worker-llm', 'flowtrace-worker-connector', 'flowtrace-worker-rag', 'flowtrace-worker-agent']),
+      new Set([
+        'flowtrace-api',
+        'flowtrace-worker-llm',
+        'flowtrace-worker-connector',
+        'flowtrace-worker-rag',
+        'flowtrace-worker-agent',
+      ]),
     );
 
     // invoke_workflow is the request's child and the ancestor of every node span.
     const invoke = spans.find((s) => s.name === 'invoke_workflow e2e-support');
-    expect(invoke?.attributes).toMatchObject({ 'gen_ai.operation.name': 'invoke_workflow', 'workflow.run_id': runId });
+    expect(invoke?.attributes).toMatchObject({
+      'gen_ai.operation.name': 'invoke_workflow',
+      'workflow.run_id': runId,
+    });
     const consumers = spans.filter((s) => s.kind === 'CONSUMER');
-    expect(consumers.map((s) => s.attributes['node.id']).sort()).toEqual(['classify', 'customer', 'policy', 'resolve']);
+    expect(consumers.map((s) => s.attributes['node.id']).sort()).toEqual([
+      'classify',
+      'customer',
+      'policy',
+      'resolve',
+    ]);
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const ancestors = (span: ReceivedSpan) => {
       const chain: string[] = [];
-      for (let p = span.parentSpanId ? byId.get(span.parentSpanId) : undefined; p; p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined) {
+      for (
+        let p = span.parentSpanId ? byId.get(span.parentSpanId) : undefined;
+        p;
+        p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined
+      ) {
         chain.push(p.name);
       }
       return chain;
@@ -178,12 +217,15 @@ describe('one trace per run across the API and the worker fleet', () => {
     }
 
     // The join node's parent is one predecessor's send span; it links to the other predecessor.
-    const resolve = consumers.find((s) => s.attributes['node.id'] === 'resolve')!;
-    const customer = consumers.find((s) => s.attributes['node.id'] === 'customer')!;
-    const policy = consumers.find((s) => s.attributes['node.id'] === 'policy')!;
-    const parentSend = byId.get(resolve.parentSpanId!)!;
+    const consumer = (nodeId: string) =>
+      must(
+        consumers.find((s) => s.attributes['node.id'] === nodeId),
+        nodeId,
+      );
+    const [resolve, customer, policy] = [consumer('resolve'), consumer('customer'), consumer('policy')];
+    const parentSend = must(byId.get(resolve.parentSpanId ?? ''), "the join node's parent");
     expect(parentSend.kind).toBe('PRODUCER');
-    const dispatcher = byId.get(parentSend.parentSpanId!)!;
+    const dispatcher = must(byId.get(parentSend.parentSpanId ?? ''), 'the dispatching consumer');
     const other = dispatcher.spanId === customer.spanId ? policy : customer;
     expect([customer.spanId, policy.spanId]).toContain(dispatcher.spanId);
     expect(resolve.links.map((l) => l.spanId)).toEqual([other.spanId]);
@@ -197,9 +239,12 @@ describe('one trace per run across the API and the worker fleet', () => {
     // The connector's target (and the agent's tool target) received the run's trace context.
     const calls = target.requests.filter((r) => r.path === '/customers/c-1' || r.path === '/orders/o-77');
     expect(calls.length).toBe(2);
-    for (const call of calls) expect(String(call.headers.traceparent)).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    for (const call of calls)
+      expect(String(call.headers.traceparent)).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
     // And so did the LLM provider.
-    expect(provider.chatRequests.every((r) => r.headers.traceparent?.startsWith(`00-${traceId}-`) ?? false)).toBe(true);
+    expect(
+      provider.chatRequests.every((r) => r.headers.traceparent?.startsWith(`00-${traceId}-`) ?? false),
+    ).toBe(true);
 
     // Every correlated row carries the run's trace id and the id of a span in the trace.
     const sql = db.handle.sql;
@@ -216,20 +261,34 @@ describe('one trace per run across the API and the worker fleet', () => {
     }
   });
 
-  it('joins the caller\'s trace when a traceparent is sent, and starts a new one when it is malformed', async () => {
+  it("joins the caller's trace when a traceparent is sent, and starts a new one when it is malformed", async () => {
     const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const joined = await api('POST', '/v1/runs', { workflow: workflow(), input: { ticket: 'x', customerId: 'c-1' } }, {
-      traceparent: `00-${callerTrace}-00f067aa0ba902b7-01`,
-    });
+    const joined = await api(
+      'POST',
+      '/v1/runs',
+      { workflow: workflow(), input: { ticket: 'x', customerId: 'c-1' } },
+      {
+        traceparent: `00-${callerTrace}-00f067aa0ba902b7-01`,
+      },
+    );
     expect(joined.status).toBe(202);
     expect(joined.body.traceId).toBe(callerTrace);
 
-    for (const traceparent of ['00-zzzz-00f067aa0ba902b7-01', `00-${callerTrace}-00f067aa0ba902b7-01-${'x'.repeat(600)}`, 'ff-00000000000000000000000000000000-0000000000000000-00']) {
-      const fresh = await api('POST', '/v1/runs', { workflow: workflow(), input: { ticket: 'x', customerId: 'c-1' } }, {
-        traceparent,
-        tracestate: `k=${'v'.repeat(600)}`,
-        baggage: 'a'.repeat(9000),
-      });
+    for (const traceparent of [
+      '00-zzzz-00f067aa0ba902b7-01',
+      `00-${callerTrace}-00f067aa0ba902b7-01-${'x'.repeat(600)}`,
+      'ff-00000000000000000000000000000000-0000000000000000-00',
+    ]) {
+      const fresh = await api(
+        'POST',
+        '/v1/runs',
+        { workflow: workflow(), input: { ticket: 'x', customerId: 'c-1' } },
+        {
+          traceparent,
+          tracestate: `k=${'v'.repeat(600)}`,
+          baggage: 'a'.repeat(9000),
+        },
+      );
       expect(fresh.status).toBe(202);
       expect(fresh.body.traceId).not.toBe(callerTrace);
       expect(fresh.body.traceId).toMatch(/^[0-9a-f]{32}$/);
@@ -238,8 +297,10 @@ describe('one trace per run across the API and the worker fleet', () => {
     expect(run.status).toBe('completed');
     const spans = await traceOf(callerTrace);
     // The caller's span is the parent of our server span: the only span whose parent is not exported.
-    expect(spans.filter((s) => s.parentSpanId && !spans.some((p) => p.spanId === s.parentSpanId)).map((s) => s.name)).toEqual([
-      'POST /v1/runs',
-    ]);
+    expect(
+      spans
+        .filter((s) => s.parentSpanId && !spans.some((p) => p.spanId === s.parentSpanId))
+        .map((s) => s.name),
+    ).toEqual(['POST /v1/runs']);
   });
 });

@@ -6,7 +6,11 @@ interface ChatBody {
   tools?: { function: { name: string } }[];
 }
 
-function completion(body: ChatBody, message: Record<string, unknown>, finishReason: string): FakeHttpResponse {
+function completion(
+  body: ChatBody,
+  message: Record<string, unknown>,
+  finishReason: string,
+): FakeHttpResponse {
   return {
     status: 200,
     body: {
@@ -14,7 +18,9 @@ function completion(body: ChatBody, message: Record<string, unknown>, finishReas
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: `${body.model}-2026-01-01`,
-      choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: finishReason, logprobs: null }],
+      choices: [
+        { index: 0, message: { role: 'assistant', ...message }, finish_reason: finishReason, logprobs: null },
+      ],
       usage: { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150 },
     },
   };
@@ -38,7 +44,13 @@ export function toolCallingScript(args: (toolName: string) => Record<string, unk
         body,
         {
           content: null,
-          tool_calls: [{ id: `call_${answered}_${name}`, type: 'function', function: { name, arguments: JSON.stringify(args(name)) } }],
+          tool_calls: [
+            {
+              id: `call_${answered}_${name}`,
+              type: 'function',
+              function: { name, arguments: JSON.stringify(args(name)) },
+            },
+          ],
         },
         'tool_calls',
       );

@@ -55,7 +55,7 @@ try {
   } else {
     log(`\nThe stack is running. API: ${stack.apiUrl}   API key: ${stack.apiKey}`);
     log(`  curl -H "authorization: Bearer ${stack.apiKey}" ${stack.apiUrl}/v1/runs/${demo.runId}`);
-    log('  OpenAPI: ' + `${stack.apiUrl}/openapi.json` + '   Press Ctrl-C to stop.');
+    log(`  OpenAPI: ${stack.apiUrl}/openapi.json   Press Ctrl-C to stop.`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

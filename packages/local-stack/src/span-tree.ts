@@ -69,9 +69,8 @@ export function renderSpanTree(spans: readonly ReceivedSpan[], options: SpanTree
     const kids = (children.get(span.spanId) ?? []).sort((a, b) =>
       a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1,
     );
-    kids.forEach((kid, i) =>
-      walk(kid, root ? '' : `${prefix}${last ? '   ' : '│  '}`, i === kids.length - 1, false),
-    );
+    const childPrefix = root ? '' : `${prefix}${last ? '   ' : '│  '}`;
+    for (const [i, kid] of kids.entries()) walk(kid, childPrefix, i === kids.length - 1, false);
   };
   const roots = (children.get(undefined) ?? []).sort((a, b) =>
     a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1,

@@ -28,7 +28,7 @@ describe('embedded Postgres (PGlite over the wire protocol)', () => {
         (_, i) => (i % 2 === 0 ? a : b)`select ${i}::int as n, ${`text-${i}`}::text as t`,
       ),
     );
-    results.forEach((rows, i) => expect(rows[0]).toEqual({ n: i, t: `text-${i}` }));
+    for (const [i, rows] of results.entries()) expect(rows[0]).toEqual({ n: i, t: `text-${i}` });
   });
 
   it('gives an open transaction the backend to itself', async () => {
