@@ -34,8 +34,9 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
     prepare: config.DATABASE_PREPARE,
     applicationName: telemetry.serviceName,
   });
+  // rag nodes need the vector store; agents use it for rag tools when it is there.
   let vectorDatabase: DatabaseHandle | undefined;
-  if (config.kinds.includes('rag')) {
+  if (config.kinds.includes('rag') || config.kinds.includes('agent')) {
     vectorDatabase = await openVectorDatabase({
       databaseUrl: config.DATABASE_URL,
       vectorUrl: config.VECTOR_DATABASE_URL,
@@ -44,7 +45,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
       applicationName: telemetry.serviceName,
       main: database,
     });
-    if (!vectorDatabase) {
+    if (!vectorDatabase && config.kinds.includes('rag')) {
       throw new Error(
         'rag workers need the vector store: point VECTOR_DATABASE_URL at a Postgres with pgvector and run ' +
           '`npm run db:migrate`, or start this worker with --kinds that leave out rag',

@@ -78,7 +78,9 @@ export function demoWorkflow(crmUrl: string) {
               url: `${crmUrl}/orders/{{args.orderId}}`,
               parameters: {
                 type: 'object',
-                properties: { orderId: { type: 'string', description: 'Order id, e.g. o-77' } },
+                properties: {
+                  orderId: { type: 'string', pattern: '^o-[0-9]+$', description: 'Order id, e.g. o-77' },
+                },
                 required: ['orderId'],
               },
             },

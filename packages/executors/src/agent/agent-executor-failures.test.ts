@@ -101,6 +101,11 @@ describe('agent executor: tool errors go back to the model', () => {
     ]);
     expect(toolSpans[1]?.attributes['flowtrace.connector.blocked_rule']).toMatch(/link-local/);
     expect(toolSpans[0]?.events.map((e) => e.name)).toContain('exception');
+    // Content capture is off: the model's arguments (here in the URL) stay out of span statuses and events.
+    expect(toolSpans[0]?.status.message).toBe('tool "get_weather" failed (500)');
+    const spanText = JSON.stringify(toolSpans.map((s) => [s.status, s.events.map((e) => e.attributes)]));
+    expect(spanText).not.toContain('Lima');
+    expect(spanText).not.toContain('{"city": "Li');
     expect(steps.slice(0, 5).map((s) => s.spanId)).toEqual(toolSpans.map(idOf));
     const agent = telemetry.span('invoke_agent outfit-agent');
     expect(agent.status.code).not.toBe(SpanStatusCode.ERROR);

@@ -82,9 +82,14 @@ export function executeTool(call: ChatToolCall, options: ExecuteToolOptions): Pr
           isError = true;
           const message = redact(messageOf(error));
           observation = { error: message };
-          markFailed(span, error, message, redact);
+          // The message can quote the model's arguments (a URL built from them, say): it goes back to the
+          // model and into the step row, but on spans and logs only with content capture on.
+          const recorded = options.capture.enabled
+            ? message
+            : `tool "${toolName}" failed (${errorTypeOf(error)})`;
+          markFailed(span, error, recorded, redact);
           toolCtx.logger.info(
-            { tool: toolName, toolCallId: call.id, errorType: errorTypeOf(error), error: message },
+            { tool: toolName, toolCallId: call.id, errorType: errorTypeOf(error), error: recorded },
             'agent tool call failed; the error goes back to the model',
           );
         }

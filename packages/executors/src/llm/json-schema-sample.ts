@@ -7,6 +7,18 @@ export interface SampleContext {
   stringFor: (propertyName: string) => string;
   /** `required`: only required properties of objects (tool arguments); `all`: every listed property. */
   properties: 'required' | 'all';
+  /** A string from the conversation that matches a property's `pattern`, as a model would pick one. */
+  stringMatching?: (pattern: RegExp) => string | undefined;
+}
+
+function patternString(schema: Record<string, unknown>, ctx: SampleContext): string | undefined {
+  if (Array.isArray(schema.examples) && typeof schema.examples[0] === 'string') return schema.examples[0];
+  if (typeof schema.pattern !== 'string' || !ctx.stringMatching) return undefined;
+  try {
+    return ctx.stringMatching(new RegExp(schema.pattern));
+  } catch {
+    return undefined;
+  }
 }
 
 const MAX_DEPTH = 8;
@@ -14,8 +26,9 @@ const MAX_DEPTH = 8;
 /**
  * A value that satisfies a simple JSON Schema: object, array, string, number, integer, boolean, null,
  * `enum`, `const`, type arrays, and `anyOf`/`oneOf` (first branch). Numbers and lengths respect
- * min/max bounds. Used by the simulated provider; not a general schema solver (`$ref`, `pattern`,
- * `allOf` and conditionals are ignored).
+ * min/max bounds; a string `pattern` is met by a matching word of the conversation (or `examples[0]`).
+ * Used by the simulated provider; not a general schema solver (`$ref`, `allOf` and conditionals are
+ * ignored).
  */
 export function sampleFromSchema(schema: unknown, ctx: SampleContext, name = '', depth = 0): JsonValue {
   if (schema === null || typeof schema !== 'object' || depth > MAX_DEPTH) return null;
@@ -51,7 +64,7 @@ export function sampleFromSchema(schema: unknown, ctx: SampleContext, name = '',
       return Array.from({ length: count }, () => sampleFromSchema(s.items ?? {}, ctx, name, depth + 1));
     }
     case 'string':
-      return fitString(stringForFormat(s.format, ctx.stringFor(name)), s);
+      return patternString(s, ctx) ?? fitString(stringForFormat(s.format, ctx.stringFor(name)), s);
     case 'integer':
     case 'number': {
       const step = type === 'integer' ? 1 : 0.01;

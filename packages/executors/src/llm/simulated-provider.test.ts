@@ -151,4 +151,24 @@ describe('SimulatedProvider', () => {
     setTimeout(() => controller.abort(reason), 20);
     await expect(slow.chat(ask('x'), { signal: controller.signal })).rejects.toBe(reason);
   });
+
+  it('fills a patterned string argument with a matching word of the conversation, as a model would', async () => {
+    const provider = new SimulatedProvider();
+    const response = await provider.chat({
+      model: 'simulated-small',
+      messages: [{ role: 'user', content: 'Where is my order o-77? It was promised last week.' }],
+      tools: [
+        {
+          name: 'order_status',
+          description: 'Order status',
+          parameters: {
+            type: 'object',
+            properties: { orderId: { type: 'string', pattern: '^o-[0-9]+$' } },
+            required: ['orderId'],
+          },
+        },
+      ],
+    });
+    expect(onlyCall(response).arguments).toEqual({ orderId: 'o-77' });
+  });
 });

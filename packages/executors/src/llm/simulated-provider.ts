@@ -127,6 +127,7 @@ export class SimulatedProvider implements ChatProvider {
         random,
         properties: 'required',
         stringFor: () => prompt.slice(0, 200),
+        stringMatching: (pattern) => prompt.split(/[\s,;:!?()[\]{}"'<>]+/).find((word) => pattern.test(word)),
       });
       const call: ChatToolCall = {
         id: `call_sim_${digest.toString('hex').slice(0, 12)}_${index}`,
