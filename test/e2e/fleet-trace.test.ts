@@ -293,8 +293,17 @@ describe('one trace per run across the API and the worker fleet', () => {
       expect(fresh.body.traceId).not.toBe(callerTrace);
       expect(fresh.body.traceId).toMatch(/^[0-9a-f]{32}$/);
     }
+    // Health checks are left out of tracing.
+    for (const path of ['/healthz', '/readyz'])
+      expect((await fetch(`${stack.apiUrl}${path}`)).status).toBe(200);
     const run = await waitForRun(joined.body.runId);
     expect(run.status).toBe('completed');
+    const receiver = must(stack.receiver, 'the local OTLP receiver');
+    expect(
+      receiver
+        .spans()
+        .filter((s) => /healthz|readyz/.test(`${s.name} ${String(s.attributes['url.path'] ?? '')}`)),
+    ).toEqual([]);
     const spans = await traceOf(callerTrace);
     // The caller's span is the parent of our server span: the only span whose parent is not exported.
     expect(
