@@ -16,3 +16,4 @@ export {
 } from './tracing/deferred-span.ts';
 export { newSpanId, newTraceId } from './tracing/ids.ts';
 export { errorType, recordSpanError, type WithSpanOptions, withSpan } from './tracing/with-span.ts';
+export { METRICS, type MetricKey, type MetricSpec } from './metric-names.ts';
