@@ -3,21 +3,26 @@ import { ApiKeyStore, buildApp } from '@flowtrace/api';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import {
   createRedis,
+  DeferredRunSpans,
   ExecutorRegistry,
+  FleetMetrics,
   NodeDispatcher,
   NodeProcessor,
   NodeQueues,
   NodeStateStore,
   NodeWorkerPool,
-  RunFinalizer,
+  Reconciler,
+  RunControlStore,
   RunRepository,
   RunSignals,
+  RunStopChannel,
   RunSubmitter,
+  RunTerminator,
   WorkflowCatalog,
 } from '@flowtrace/engine';
 import { createLogger, type DeferredSpanEmitter } from '@flowtrace/telemetry';
 import { NODE_TYPES, type NodeExecutor } from '@flowtrace/workflow';
-import { trace } from '@opentelemetry/api';
+import { metrics as otelMetrics, trace } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
 
 export interface InProcessFleet {
@@ -27,6 +32,7 @@ export interface InProcessFleet {
   readonly tenantId: string;
   readonly prefix: string;
   readonly repository: RunRepository;
+  readonly reconciler: Reconciler;
   /** Creates another tenant's key, for isolation tests. */
   createKey(tenant: string): Promise<string>;
   /** Polls the run API until the run is terminal. */
@@ -42,6 +48,8 @@ export async function startInProcessFleet(options: {
   executors: NodeExecutor[];
   deferredSpans: DeferredSpanEmitter;
   workerOptions?: Partial<{ lockDurationMs: number; stalledIntervalMs: number; defaultTimeoutMs: number }>;
+  /** Run the reconciler every 200 ms (queued grace 500 ms, heartbeat stale after 3 s). */
+  reconciler?: boolean;
 }): Promise<InProcessFleet> {
   const db = await createTestDatabase({ maxConnections: 10 });
   const prefix = `{ft-test-${randomUUID().slice(0, 8)}}`;
@@ -49,36 +57,58 @@ export async function startInProcessFleet(options: {
   const tracer = trace.getTracer('flowtrace-test');
   const producer = createRedis({ url: 'redis://127.0.0.1:6379', role: 'producer' });
   const workerConnection = createRedis({ url: 'redis://127.0.0.1:6379', role: 'worker' });
+  const metrics = new FleetMetrics(otelMetrics.getMeter('flowtrace-test'));
   const queues = new NodeQueues({ connection: producer, prefix });
-  const dispatcher = new NodeDispatcher({ queues, tracer });
+  const dispatcher = new NodeDispatcher({ queues, tracer, metrics });
   const repository = new RunRepository({ sql: db.handle.sql, tracer });
   const submitter = new RunSubmitter({
     repository,
     dispatcher,
     deferredSpans: options.deferredSpans,
+    metrics,
     logger,
   });
   const apiKeys = new ApiKeyStore({ sql: db.handle.sql });
+  const catalog = new WorkflowCatalog({ sql: db.handle.sql });
+  const runSpans = new DeferredRunSpans({ deferredSpans: options.deferredSpans, metrics });
+  const controlStore = new RunControlStore({ sql: db.handle.sql, tracer });
+  const terminator = new RunTerminator({
+    store: controlStore,
+    catalog,
+    runSpans,
+    stops: new RunStopChannel({ redis: producer, prefix }),
+    logger,
+  });
+  const reconciler = new Reconciler(
+    { store: controlStore, terminator, catalog, queues, dispatcher, metrics, tracer, logger },
+    { intervalMs: 200, queuedGraceMs: 500, heartbeatStaleMs: 3_000, batchSize: 100 },
+  );
   const app = await buildApp(
-    { repository, submitter, apiKeys, logger, readiness: [] },
+    { repository, submitter, terminator, apiKeys, logger, readiness: [] },
     { signozUrl: 'http://signoz.test:8080', version: 'test' },
   );
   const signals = new RunSignals();
+  const unsubscribe = await RunStopChannel.subscribe({ redis: producer, prefix, signals, logger });
   const processor = new NodeProcessor(
     {
       store: new NodeStateStore({ sql: db.handle.sql, tracer }),
-      catalog: new WorkflowCatalog({ sql: db.handle.sql }),
+      catalog,
       executors: new ExecutorRegistry(options.executors),
       dispatcher,
-      finalizer: new RunFinalizer({ deferredSpans: options.deferredSpans }),
+      runSpans,
       signals,
+      metrics,
       tracer,
       logger,
     },
-    { defaultTimeoutMs: options.workerOptions?.defaultTimeoutMs ?? 30_000, maxOutputBytes: 1024 * 1024 },
+    {
+      defaultTimeoutMs: options.workerOptions?.defaultTimeoutMs ?? 30_000,
+      maxOutputBytes: 1024 * 1024,
+      heartbeatMs: 500,
+    },
   );
   const pool = new NodeWorkerPool(
-    { connection: workerConnection, processor, signals, logger },
+    { connection: workerConnection, processor, signals, metrics, logger },
     {
       kinds: NODE_TYPES,
       concurrency: { llm: 8, agent: 8, connector: 8, rag: 8 },
@@ -91,6 +121,7 @@ export async function startInProcessFleet(options: {
   );
   pool.start();
   await pool.waitUntilReady();
+  if (options.reconciler) reconciler.start();
   const created = await apiKeys.create('tenant-a');
 
   const waitForRun = async (runId: string, key = created.key, timeoutMs = 20_000) => {
@@ -118,7 +149,10 @@ export async function startInProcessFleet(options: {
     repository,
     createKey: async (tenant) => (await apiKeys.create(tenant)).key,
     waitForRun,
+    reconciler,
     close: async () => {
+      await reconciler.stop();
+      await unsubscribe();
       await pool.close(5_000);
       await app.close();
       await queues.close();

@@ -1,4 +1,4 @@
-import { configError, infrastructureEnv } from '@flowtrace/engine';
+import { configError, envBoolean, infrastructureEnv } from '@flowtrace/engine';
 import { z } from 'zod';
 
 const apiEnvSchema = z.object({
@@ -16,9 +16,22 @@ const apiEnvSchema = z.object({
     .default(1024 * 1024),
   /** Cache API key lookups this long; a revoked key stops working within this time. */
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Run the reconciler in this process (one process leads at a time, so every API replica may). */
+  RECONCILER_ENABLED: envBoolean.default(true),
+  RECONCILER_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
+  /** A queued node whose job is missing from Redis is re-enqueued after this long. */
+  RECONCILER_QUEUED_GRACE_MS: z.coerce.number().int().min(0).default(15_000),
+  /**
+   * A running node whose worker has not renewed its heartbeat for this long is re-driven. Keep it well
+   * above the workers' NODE_HEARTBEAT_MS.
+   */
+  RECONCILER_HEARTBEAT_STALE_MS: z.coerce.number().int().min(1_000).default(45_000),
 });
 
 export type ApiConfig = z.infer<typeof apiEnvSchema>;
+
+/** Every variable the API's schema reads; deployment files are checked against it. */
+export const API_ENV_KEYS: readonly string[] = Object.keys(apiEnvSchema.shape);
 
 /** Parses the API's configuration from the environment; throws one error listing every bad variable. */
 export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {

@@ -3,16 +3,23 @@ import { createDatabase, type DatabaseHandle, openVectorDatabase } from '@flowtr
 import {
   assertNoEviction,
   createRedis,
+  DeferredRunSpans,
+  FleetMetrics,
   installShutdown,
   NodeDispatcher,
   NodeQueues,
+  Reconciler,
+  RunControlStore,
   RunRepository,
+  RunStopChannel,
   RunSubmitter,
+  RunTerminator,
+  WorkflowCatalog,
 } from '@flowtrace/engine';
 import { createEmbedders, ingestDocuments, parseEmbeddingsFromEnv, VectorStore } from '@flowtrace/executors';
 import { createLogger } from '@flowtrace/telemetry';
 import type { Telemetry } from '@flowtrace/telemetry/sdk';
-import { type Tracer, trace } from '@opentelemetry/api';
+import { metrics as otelMetrics, type Tracer, trace } from '@opentelemetry/api';
 import type { ApiConfig } from './config.ts';
 import { VERSION } from './version.ts';
 
@@ -34,15 +41,38 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
   await assertNoEviction(redis, (message) => logger.warn(message));
 
   const tracer = trace.getTracer('flowtrace-api', VERSION);
+  const metrics = new FleetMetrics(otelMetrics.getMeter('flowtrace-api', VERSION));
   const queues = new NodeQueues({ connection: redis, prefix: config.QUEUE_PREFIX });
-  const dispatcher = new NodeDispatcher({ queues, tracer });
+  // The API reports queue depth for the whole fleet (workers do not, or it would be counted many times).
+  metrics.observeQueueDepth(() => queues.depths());
+  const dispatcher = new NodeDispatcher({ queues, tracer, metrics });
   const repository = new RunRepository({ sql: database.sql, tracer });
   const submitter = new RunSubmitter({
     repository,
     dispatcher,
     deferredSpans: telemetry.deferredSpans,
+    metrics,
     logger,
   });
+  const catalog = new WorkflowCatalog({ sql: database.sql });
+  const runSpans = new DeferredRunSpans({ deferredSpans: telemetry.deferredSpans, metrics });
+  const controlStore = new RunControlStore({ sql: database.sql, tracer });
+  const terminator = new RunTerminator({
+    store: controlStore,
+    catalog,
+    runSpans,
+    stops: new RunStopChannel({ redis, prefix: config.QUEUE_PREFIX }),
+    logger,
+  });
+  const reconciler = new Reconciler(
+    { store: controlStore, terminator, catalog, queues, dispatcher, metrics, tracer, logger },
+    {
+      intervalMs: config.RECONCILER_INTERVAL_MS,
+      queuedGraceMs: config.RECONCILER_QUEUED_GRACE_MS,
+      heartbeatStaleMs: config.RECONCILER_HEARTBEAT_STALE_MS,
+      batchSize: 200,
+    },
+  );
   const apiKeys = new ApiKeyStore({ sql: database.sql }, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS });
   const vectorDatabase = await openVectorDatabase({
     databaseUrl: config.DATABASE_URL,
@@ -59,6 +89,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
     {
       repository,
       submitter,
+      terminator,
       apiKeys,
       logger,
       ingest,
@@ -76,6 +107,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     steps: [
       { name: 'http', run: () => app.close() },
+      { name: 'reconciler', run: () => reconciler.stop() },
       { name: 'queues', run: () => queues.close() },
       { name: 'redis', run: () => redis.quit() },
       {
@@ -87,6 +119,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
     ],
   });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
+  if (config.RECONCILER_ENABLED) reconciler.start();
   logger.info({ address, version: VERSION }, 'API listening');
 }
 

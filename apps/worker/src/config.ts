@@ -47,9 +47,22 @@ const workerEnvSchema = z.object({
   BULLMQ_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
   /** Re-deliveries of a stalled job before BullMQ fails it (the reconciler still re-drives the node). */
   BULLMQ_MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(1),
+  /**
+   * How often a running node renews its heartbeat in Postgres. The reconciler re-drives a node whose
+   * heartbeat is older than its RECONCILER_HEARTBEAT_STALE_MS, so keep this well below that.
+   */
+  NODE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Test-only failure injection (`exit-after-commit:<nodeId>`); never set it in production. */
+  FLOWTRACE_FAILPOINT: z
+    .string()
+    .regex(/^exit-after-commit:[A-Za-z][A-Za-z0-9_-]*$/, 'must be exit-after-commit:<nodeId>')
+    .optional(),
   /** On SIGTERM, how long in-flight nodes may run before they are aborted and released. */
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(20_000),
 });
+
+/** Every variable the worker's schema reads; deployment files are checked against it. */
+export const WORKER_ENV_KEYS: readonly string[] = Object.keys(workerEnvSchema.shape);
 
 export type WorkerConfig = z.infer<typeof workerEnvSchema> & {
   kinds: NodeType[];

@@ -3,21 +3,23 @@ import { createDatabase, type DatabaseHandle, openVectorDatabase } from '@flowtr
 import {
   assertNoEviction,
   createRedis,
+  DeferredRunSpans,
   ExecutorRegistry,
+  FleetMetrics,
   installShutdown,
   NodeDispatcher,
   NodeProcessor,
   NodeQueues,
   NodeStateStore,
   NodeWorkerPool,
-  RunFinalizer,
   RunSignals,
+  RunStopChannel,
   WorkflowCatalog,
 } from '@flowtrace/engine';
 import { createExecutorSuite, loadExecutorsConfig } from '@flowtrace/executors';
 import { createLogger } from '@flowtrace/telemetry';
 import type { Telemetry } from '@flowtrace/telemetry/sdk';
-import { metrics, trace } from '@opentelemetry/api';
+import { metrics as otelMetrics, trace } from '@opentelemetry/api';
 import type { WorkerConfig } from './config.ts';
 import { VERSION } from './version.ts';
 
@@ -54,7 +56,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
   }
 
   const tracer = trace.getTracer('flowtrace-worker', VERSION);
-  const meter = metrics.getMeter('flowtrace-worker', VERSION);
+  const meter = otelMetrics.getMeter('flowtrace-worker', VERSION);
   const suite = createExecutorSuite(loadExecutorsConfig(process.env), {
     tracer,
     meter,
@@ -76,24 +78,37 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
     redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   await assertNoEviction(consumer, (message) => logger.warn(message));
 
+  const metrics = new FleetMetrics(meter);
   const queues = new NodeQueues({ connection: producer, prefix: config.QUEUE_PREFIX });
-  const dispatcher = new NodeDispatcher({ queues, tracer });
+  const dispatcher = new NodeDispatcher({ queues, tracer, metrics });
   const signals = new RunSignals();
+  const unsubscribe = await RunStopChannel.subscribe({
+    redis: producer,
+    prefix: config.QUEUE_PREFIX,
+    signals,
+    logger,
+  });
   const processor = new NodeProcessor(
     {
       store: new NodeStateStore({ sql: database.sql, tracer }),
       catalog: new WorkflowCatalog({ sql: database.sql }),
       executors: new ExecutorRegistry(suite.executors.filter((e) => config.kinds.includes(e.type))),
       dispatcher,
-      finalizer: new RunFinalizer({ deferredSpans: telemetry.deferredSpans }),
+      runSpans: new DeferredRunSpans({ deferredSpans: telemetry.deferredSpans, metrics }),
       signals,
+      metrics,
       tracer,
       logger,
     },
-    { defaultTimeoutMs: config.NODE_TIMEOUT_MS, maxOutputBytes: config.NODE_MAX_OUTPUT_BYTES },
+    {
+      defaultTimeoutMs: config.NODE_TIMEOUT_MS,
+      maxOutputBytes: config.NODE_MAX_OUTPUT_BYTES,
+      heartbeatMs: config.NODE_HEARTBEAT_MS,
+      exitAfterCommitNodeId: config.FLOWTRACE_FAILPOINT?.split(':')[1],
+    },
   );
   const pool = new NodeWorkerPool(
-    { connection: consumer, processor, signals, logger },
+    { connection: consumer, processor, signals, metrics, logger },
     {
       kinds: config.kinds,
       concurrency: config.concurrency,
@@ -119,6 +134,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
           );
         },
       },
+      { name: 'run-stops', run: () => unsubscribe() },
       { name: 'queues', run: () => queues.close() },
       { name: 'redis', run: () => Promise.all([producer.quit(), consumer.quit()]) },
       { name: 'executors', run: () => suite.close() },

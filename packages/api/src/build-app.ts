@@ -1,5 +1,5 @@
 import fastifySwagger from '@fastify/swagger';
-import type { RunRepository, RunSubmitter } from '@flowtrace/engine';
+import type { RunRepository, RunSubmitter, RunTerminator } from '@flowtrace/engine';
 import type { Logger } from '@flowtrace/telemetry';
 import Fastify, {
   type FastifyBaseLogger,
@@ -19,6 +19,7 @@ import { workflowRoutes } from './routes/workflow-routes.ts';
 export interface AppDeps {
   repository: RunRepository;
   submitter: RunSubmitter;
+  terminator: RunTerminator;
   apiKeys: ApiKeyStore;
   readiness: readonly ReadinessCheck[];
   logger: Logger;
@@ -89,7 +90,12 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   await app.register(async function v1Api(v1) {
     v1.addHook('onRequest', bearerAuth(deps.apiKeys));
     workflowRoutes(v1, { repository: deps.repository });
-    runRoutes(v1, { repository: deps.repository, submitter: deps.submitter, traceUrl });
+    runRoutes(v1, {
+      repository: deps.repository,
+      submitter: deps.submitter,
+      terminator: deps.terminator,
+      traceUrl,
+    });
     collectionRoutes(v1, { ingest: deps.ingest });
   });
   return app;

@@ -1,10 +1,19 @@
 export { configError, envBoolean, infrastructureEnv } from './config/env-fragments.ts';
 export {
+  Reconciler,
+  type ReconcilerDeps,
+  type ReconcilerOptions,
+  type TickResult,
+} from './control/reconciler.ts';
+export { RunStopChannel } from './control/run-stop-channel.ts';
+export { RunTerminator } from './control/run-terminator.ts';
+export {
   NodeDispatcher,
   type NodeToDispatch,
   type PreparedDispatch,
   predecessorLinks,
 } from './dispatch/node-dispatcher.ts';
+export { FleetMetrics, type NodeOutcomeLabel } from './metrics/fleet-metrics.ts';
 export {
   DEFAULT_RETRY,
   type NodeJobData,
@@ -17,6 +26,7 @@ export { type NodeJob, NodeQueues } from './queue/node-queues.ts';
 export { assertNoEviction, createRedis, type RedisConnectionOptions } from './queue/redis-connection.ts';
 export { backoffDelay, type NodeRetrySettings, retrySettingsFor } from './queue/retry-settings.ts';
 export { BufferedLedger } from './runtime/buffered-ledger.ts';
+export { DeferredRunSpans } from './runtime/deferred-run-spans.ts';
 export { ExecutorRegistry } from './runtime/executor-registry.ts';
 export {
   type NodeJobEnvelope,
@@ -26,10 +36,11 @@ export {
   type NodeProcessorOptions,
 } from './runtime/node-processor.ts';
 export { NodeWorkerPool, type NodeWorkerPoolOptions } from './runtime/node-worker-pool.ts';
-export { RunFinalizer } from './runtime/run-finalizer.ts';
 export { RunSignals } from './runtime/run-signals.ts';
 export { installShutdown, type ShutdownStep } from './runtime/shutdown.ts';
+export { RunStoppedError, WorkerShutdownError } from './runtime/stop-reasons.ts';
 export { type ClaimedNode, type DispatchRecord, NodeStateStore } from './store/node-state-store.ts';
+export { RunControlStore, type StaleNode, type TerminateResult } from './store/run-control-store.ts';
 export {
   type CreateRunResult,
   type EventView,

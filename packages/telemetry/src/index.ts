@@ -1,5 +1,6 @@
 export { FlowtraceAttributes } from './attributes.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logging/logger.ts';
+export { METRICS, type MetricKey, type MetricSpec } from './metric-names.ts';
 export {
   carrierFromSpanContext,
   carrierSpanContext,
@@ -16,4 +17,3 @@ export {
 } from './tracing/deferred-span.ts';
 export { newSpanId, newTraceId } from './tracing/ids.ts';
 export { errorType, recordSpanError, type WithSpanOptions, withSpan } from './tracing/with-span.ts';
-export { METRICS, type MetricKey, type MetricSpec } from './metric-names.ts';

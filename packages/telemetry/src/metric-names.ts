@@ -22,7 +22,13 @@ export const METRICS = {
     unit: 's',
     kind: 'histogram',
     description: 'Time a worker spends processing a node job',
-    attributes: ['messaging.system', 'messaging.destination.name', 'messaging.operation.name', 'error.type', 'node.type'],
+    attributes: [
+      'messaging.system',
+      'messaging.destination.name',
+      'messaging.operation.name',
+      'error.type',
+      'node.type',
+    ],
   }),
   messagingSent: spec({
     name: 'messaging.client.sent.messages',
@@ -109,7 +115,13 @@ export const METRICS = {
     unit: '{token}',
     kind: 'histogram',
     description: 'Tokens per model call, by direction',
-    attributes: ['gen_ai.operation.name', 'gen_ai.provider.name', 'gen_ai.request.model', 'gen_ai.response.model', 'gen_ai.token.type'],
+    attributes: [
+      'gen_ai.operation.name',
+      'gen_ai.provider.name',
+      'gen_ai.request.model',
+      'gen_ai.response.model',
+      'gen_ai.token.type',
+    ],
   }),
   operationDuration: spec({
     name: 'gen_ai.client.operation.duration',

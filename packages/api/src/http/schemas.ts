@@ -134,3 +134,7 @@ export const eventsResponseSchema = z
     nextAfter: z.number().int().nullable(),
   })
   .meta({ id: 'RunEvents' });
+
+export const runCancelledSchema = z
+  .object({ runId: z.uuid(), status: z.literal('cancelled') })
+  .meta({ id: 'RunCancelled' });

@@ -1,4 +1,4 @@
-import type { RunRepository, RunSubmitter, RunView } from '@flowtrace/engine';
+import type { RunRepository, RunSubmitter, RunTerminator, RunView } from '@flowtrace/engine';
 import { FlowtraceError } from '@flowtrace/workflow';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,6 +9,7 @@ import {
   eventsQuerySchema,
   eventsResponseSchema,
   runAcceptedSchema,
+  runCancelledSchema,
   runIdParams,
   runResponseSchema,
 } from '../http/schemas.ts';
@@ -16,6 +17,7 @@ import {
 export interface RunRouteDeps {
   repository: RunRepository;
   submitter: RunSubmitter;
+  terminator: RunTerminator;
   traceUrl: (traceId: string) => string;
 }
 
@@ -142,4 +144,41 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
       };
     },
   );
+
+  typed.post(
+    '/v1/runs/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a run',
+        description:
+          'Queued nodes never start; running nodes are aborted (their executors get an aborted signal). The run ends cancelled.',
+        tags: ['runs'],
+        params: runIdParams,
+        response: { 202: runCancelledSchema, 404: errorBodySchema, 409: errorBodySchema },
+      },
+    },
+    async function cancelRun(request, reply) {
+      const result = await deps.terminator.cancel(principalOf(request).tenantId, request.params.id);
+      switch (result.outcome) {
+        case 'terminated':
+          return reply.code(202).send({ runId: request.params.id, status: 'cancelled' as const });
+        case 'already_finished':
+          throw new FlowtraceError(
+            'run_not_cancellable',
+            `run ${request.params.id} is already ${result.status}`,
+            {
+              details: { status: result.status },
+            },
+          );
+        case 'not_found':
+          throw new FlowtraceError('not_found', `run ${request.params.id} does not exist`);
+        default:
+          return assertNever(result);
+      }
+    },
+  );
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected result ${JSON.stringify(value)}`);
 }

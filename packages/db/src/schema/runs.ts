@@ -85,6 +85,11 @@ export const nodeRuns = pgTable(
     spanId: text('span_id'),
     queuedAt: timestamp('queued_at', { withTimezone: true, precision: 3 }),
     startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }),
+    /**
+     * Renewed by the worker executing the node. The reconciler re-drives a running node only once this is
+     * stale, so a node is never executed by two workers at once.
+     */
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, precision: 3 }),
     finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
   },
   (t) => [

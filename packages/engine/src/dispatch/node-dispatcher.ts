@@ -1,6 +1,13 @@
-import { FlowtraceAttributes, injectCarrier, recordSpanError, semconv } from '@flowtrace/telemetry';
+import {
+  errorType,
+  FlowtraceAttributes,
+  injectCarrier,
+  recordSpanError,
+  semconv,
+} from '@flowtrace/telemetry';
 import type { NodeType } from '@flowtrace/workflow';
 import { type Context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
+import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, nodeJobId, queueNameFor } from '../queue/catalogue.ts';
 import type { NodeJob, NodeQueues } from '../queue/node-queues.ts';
 import type { NodeRetrySettings } from '../queue/retry-settings.ts';
@@ -12,6 +19,10 @@ export interface NodeToDispatch {
   retry: NodeRetrySettings;
   /** Spans of the node's other finished predecessors, linked from its consumer span. */
   links: { traceId: string; spanId: string; traceFlags: number }[];
+  /** Set when the reconciler re-enqueues a node whose job was lost. */
+  redriveReason?: string;
+  /** Attempts BullMQ may still make (default: the node's maximum). */
+  attempts?: number;
 }
 
 export interface DispatchTarget {
@@ -39,10 +50,12 @@ const REMOVE_ON_FAIL = { age: 7 * 24 * 3600, count: 10_000 } as const;
 export class NodeDispatcher {
   readonly #queues: NodeQueues;
   readonly #tracer: Tracer;
+  readonly #metrics: FleetMetrics | undefined;
 
-  constructor(deps: { queues: NodeQueues; tracer: Tracer }) {
+  constructor(deps: { queues: NodeQueues; tracer: Tracer; metrics?: FleetMetrics }) {
     this.#queues = deps.queues;
     this.#tracer = deps.tracer;
+    this.#metrics = deps.metrics;
   }
 
   prepare(parent: Context, target: DispatchTarget, nodes: readonly NodeToDispatch[]): PreparedDispatch {
@@ -65,6 +78,7 @@ export class NodeDispatcher {
             [FlowtraceAttributes.NODE_ID]: node.nodeId,
             [FlowtraceAttributes.NODE_TYPE]: node.type,
             [FlowtraceAttributes.TENANT_ID]: target.tenantId,
+            ...(node.redriveReason ? { 'flowtrace.redrive.reason': node.redriveReason } : {}),
           },
         },
         parent,
@@ -86,7 +100,7 @@ export class NodeDispatcher {
         data,
         opts: {
           jobId,
-          attempts: node.retry.maxAttempts,
+          attempts: node.attempts ?? node.retry.maxAttempts,
           backoff: { type: 'flowtrace' },
           removeOnComplete: REMOVE_ON_COMPLETE,
           removeOnFail: REMOVE_ON_FAIL,
@@ -100,10 +114,15 @@ export class NodeDispatcher {
   /** Enqueues prepared jobs. On failure the spans record the error and the error is rethrown. */
   async send(prepared: PreparedDispatch): Promise<void> {
     if (prepared.jobs.length === 0) return;
+    const perQueue = new Map<string, number>();
+    for (const job of prepared.jobs)
+      perQueue.set(queueNameFor(job.type), (perQueue.get(queueNameFor(job.type)) ?? 0) + 1);
     try {
       await this.#queues.addAll(prepared.jobs);
+      for (const [queue, count] of perQueue) this.#metrics?.jobsSent(queue, count);
     } catch (error) {
       for (const span of prepared.spans) recordSpanError(span, error);
+      for (const [queue, count] of perQueue) this.#metrics?.jobsSent(queue, count, errorType(error));
       throw error;
     } finally {
       for (const span of prepared.spans) span.end();

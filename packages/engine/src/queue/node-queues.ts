@@ -1,4 +1,4 @@
-import type { NodeType } from '@flowtrace/workflow';
+import { NODE_TYPES, type NodeType } from '@flowtrace/workflow';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type NodeJobData, queueNameFor } from './catalogue.ts';
@@ -44,6 +44,16 @@ export class NodeQueues {
           group.map((job) => ({ name: job.data.nodeId, data: job.data, opts: job.opts })),
         ),
       ),
+    );
+  }
+
+  /** Jobs per state in every node queue, for the queue-depth gauge. */
+  async depths(): Promise<{ queue: string; counts: Record<string, number> }[]> {
+    return Promise.all(
+      NODE_TYPES.map(async (type) => ({
+        queue: queueNameFor(type),
+        counts: await this.queue(type).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
+      })),
     );
   }
 

@@ -9,14 +9,17 @@ import type { LedgerEntries } from '../store/types.ts';
  */
 export class BufferedLedger implements ExecutionLedger {
   readonly #fallback: SpanContext;
+  readonly #onModelCall: ((call: ModelCallRecord) => void) | undefined;
   readonly entries: LedgerEntries = { modelCalls: [], agentSteps: [] };
 
-  constructor(fallback: SpanContext) {
+  constructor(fallback: SpanContext, hooks: { onModelCall?: (call: ModelCallRecord) => void } = {}) {
     this.#fallback = fallback;
+    this.#onModelCall = hooks.onModelCall;
   }
 
   recordModelCall(call: ModelCallRecord): void {
     this.entries.modelCalls.push({ record: call, ...this.#ids() });
+    this.#onModelCall?.(call);
   }
 
   recordAgentStep(step: AgentStepRecord): void {

@@ -1,5 +1,11 @@
 import type { Logger } from '@flowtrace/telemetry';
-import { extractCarrier, FlowtraceAttributes, recordSpanError, semconv } from '@flowtrace/telemetry';
+import {
+  carrierSpanContext,
+  extractCarrier,
+  FlowtraceAttributes,
+  recordSpanError,
+  semconv,
+} from '@flowtrace/telemetry';
 import {
   FlowtraceError,
   isFlowtraceError,
@@ -11,22 +17,27 @@ import {
   type WorkflowNode,
 } from '@flowtrace/workflow';
 import { type Context, context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
-import { type NodeDispatcher, type NodeToDispatch, predecessorLinks } from '../dispatch/node-dispatcher.ts';
+import type { NodeDispatcher, NodeToDispatch, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
+import { predecessorLinks } from '../dispatch/node-dispatcher.ts';
+import type { FleetMetrics, NodeOutcomeLabel } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, nodeJobSchema } from '../queue/catalogue.ts';
 import { backoffDelay, retrySettingsFor } from '../queue/retry-settings.ts';
 import type { ClaimedNode, NodeStateStore } from '../store/node-state-store.ts';
 import type { FinishedRun, ReadyNode, StoredError } from '../store/types.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from '../store/workflow-catalog.ts';
 import { BufferedLedger } from './buffered-ledger.ts';
+import type { DeferredRunSpans } from './deferred-run-spans.ts';
 import type { ExecutorRegistry } from './executor-registry.ts';
-import type { RunFinalizer } from './run-finalizer.ts';
 import type { RunSignals } from './run-signals.ts';
+import { RunStoppedError, WorkerShutdownError } from './stop-reasons.ts';
 
 /** A job as the processor sees it (BullMQ-independent, for tests). */
 export interface NodeJobEnvelope {
   id: string;
   queueName: string;
   data: unknown;
+  /** When the job became ready the first time (enqueue time plus any delay); for the queue-wait metric. */
+  readyAt?: number | undefined;
 }
 
 export type NodeOutcome =
@@ -40,6 +51,13 @@ export interface NodeProcessorOptions {
   defaultTimeoutMs: number;
   /** Largest node output stored in Postgres (bytes of JSON). */
   maxOutputBytes: number;
+  /** How often a running attempt renews its heartbeat in Postgres. */
+  heartbeatMs: number;
+  /**
+   * Test-only failure injection: exit the process right after the transaction that made successors ready
+   * commits, before they are enqueued, for the node with this id (`FLOWTRACE_FAILPOINT=exit-after-commit:<id>`).
+   */
+  exitAfterCommitNodeId?: string | undefined;
 }
 
 export interface NodeProcessorDeps {
@@ -47,17 +65,32 @@ export interface NodeProcessorDeps {
   catalog: WorkflowCatalog;
   executors: ExecutorRegistry;
   dispatcher: NodeDispatcher;
-  finalizer: RunFinalizer;
+  runSpans: DeferredRunSpans;
   signals: RunSignals;
+  metrics: FleetMetrics;
   tracer: Tracer;
   logger: Logger;
 }
 
+interface Attempt {
+  data: NodeJobData;
+  claimed: ClaimedNode;
+  workflow: CompiledWorkflow;
+  node: WorkflowNode;
+  ledger: BufferedLedger;
+  span: Span;
+  ctx: Context;
+  logger: Logger;
+  queue: string;
+  startedAt: number;
+}
+
 /**
  * Executes one node job inside a `process <queue>` CONSUMER span whose parent is the producer span from
- * the job's carrier: claim the node in Postgres, execute it, record the outcome with its ledger rows and,
- * in the same transaction, the successors that became ready; then enqueue those and, when the run ended,
- * emit its `invoke_workflow` span.
+ * the job's carrier: claim the node in Postgres, execute it (heartbeating, with a timeout and the run's
+ * cancellation wired to its AbortSignal), record the outcome with its ledger rows and, in the same
+ * transaction, the successors that became ready; then enqueue those and, when the run ended, emit its
+ * `invoke_workflow` span.
  */
 export class NodeProcessor {
   readonly #deps: NodeProcessorDeps;
@@ -81,45 +114,58 @@ export class NodeProcessor {
       };
     }
     const data = parsed.data;
+    this.#deps.metrics.jobConsumed(
+      job.queueName,
+      undefined,
+      job.readyAt === undefined ? undefined : Math.max(0, Date.now() - job.readyAt) / 1000,
+    );
     const parent = extractCarrier(data.carrier);
     const span = this.#deps.tracer.startSpan(
       `process ${job.queueName}`,
       {
         kind: SpanKind.CONSUMER,
         links: data.links.map((link) => ({ context: { ...link, isRemote: true } })),
-        attributes: {
-          [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_BULLMQ,
-          [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
-          [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
-          [semconv.ATTR_MESSAGING_DESTINATION_NAME]: job.queueName,
-          [semconv.ATTR_MESSAGING_CONSUMER_GROUP_NAME]: job.queueName,
-          [semconv.ATTR_MESSAGING_MESSAGE_ID]: job.id,
-          [FlowtraceAttributes.WORKFLOW_ID]: data.workflowId,
-          [FlowtraceAttributes.WORKFLOW_RUN_ID]: data.runId,
-          [FlowtraceAttributes.NODE_ID]: data.nodeId,
-          [FlowtraceAttributes.TENANT_ID]: data.tenantId,
-        },
+        attributes: this.#consumerAttributes(job.queueName, job.id, data),
       },
       parent,
     );
     const ctx = trace.setSpan(parent, span);
     try {
-      return await context.with(ctx, () => this.#run(data, span, ctx));
+      return await context.with(ctx, () => this.#run(job, data, span, ctx));
     } catch (error) {
-      // Infrastructure failures (Postgres, Redis): BullMQ retries the job; the node state is unchanged.
+      // Infrastructure failures (Postgres, Redis) and shutdown: the node state is unchanged; BullMQ
+      // re-delivers the job (retry or stall) and the reconciler covers a job that is lost for good.
       recordSpanError(span, error);
-      this.#deps.logger.error(
-        { err: error, runId: data.runId, nodeId: data.nodeId },
-        'node job failed; BullMQ will retry it',
-      );
+      if (!(error instanceof WorkerShutdownError)) {
+        this.#deps.logger.error(
+          { err: error, runId: data.runId, nodeId: data.nodeId },
+          'node job failed; it will be re-delivered',
+        );
+      }
       throw error;
     } finally {
       span.end();
     }
   }
 
-  async #run(data: NodeJobData, span: Span, ctx: Context): Promise<NodeOutcome> {
+  #consumerAttributes(queue: string, jobId: string, data: NodeJobData) {
+    return {
+      [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_BULLMQ,
+      [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
+      [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+      [semconv.ATTR_MESSAGING_DESTINATION_NAME]: queue,
+      [semconv.ATTR_MESSAGING_CONSUMER_GROUP_NAME]: queue,
+      [semconv.ATTR_MESSAGING_MESSAGE_ID]: jobId,
+      [FlowtraceAttributes.WORKFLOW_ID]: data.workflowId,
+      [FlowtraceAttributes.WORKFLOW_RUN_ID]: data.runId,
+      [FlowtraceAttributes.NODE_ID]: data.nodeId,
+      [FlowtraceAttributes.TENANT_ID]: data.tenantId,
+    };
+  }
+
+  async #run(job: NodeJobEnvelope, data: NodeJobData, span: Span, ctx: Context): Promise<NodeOutcome> {
     const { store, catalog, logger } = this.#deps;
+    const startedAt = performance.now();
     const spanContext = span.spanContext();
     const claimed = await store.claim({
       runId: data.runId,
@@ -138,45 +184,83 @@ export class NodeProcessor {
     const node = workflow.node(data.nodeId);
     span.setAttribute(FlowtraceAttributes.NODE_TYPE, node.type);
     span.setAttribute(FlowtraceAttributes.WORKFLOW_NAME, workflow.name);
-    const nodeLogger = logger.child({
-      runId: data.runId,
-      nodeId: node.id,
-      nodeType: node.type,
-      attempt: claimed.attempt,
-    });
+    if (claimed.lostAttempt) this.#emitLostAttempt(job, data, claimed, node.type);
 
-    const ledger = new BufferedLedger(spanContext);
+    const attempt: Attempt = {
+      data,
+      claimed,
+      workflow,
+      node,
+      ledger: new BufferedLedger(spanContext, {
+        onModelCall: (call) =>
+          this.#deps.metrics.llmCost(call.costUsd ?? 0, {
+            provider: call.provider,
+            model: call.requestModel,
+            tenantId: claimed.tenantId,
+          }),
+      }),
+      span,
+      ctx,
+      logger: logger.child({
+        runId: data.runId,
+        nodeId: node.id,
+        nodeType: node.type,
+        attempt: claimed.attempt,
+      }),
+      queue: job.queueName,
+      startedAt,
+    };
+    const { controller, release } = this.#deps.signals.track(data.runId);
+    const heartbeat = this.#startHeartbeat(attempt, controller);
     let output: JsonValue;
     try {
-      output = await this.#execute(data, claimed, workflow, node, ledger, nodeLogger);
+      output = await this.#execute(attempt, controller);
     } catch (error) {
-      return this.#onFailure({ data, claimed, workflow, node, ledger, error, span, ctx, logger: nodeLogger });
+      return await this.#onFailure(attempt, controller.signal.aborted ? controller.signal.reason : error);
+    } finally {
+      clearInterval(heartbeat);
+      release();
     }
-    const ref = this.#ref(data, claimed, span);
-    const prepared: ReturnType<NodeDispatcher['prepare']>[] = [];
+    const prepared: PreparedDispatch[] = [];
     const result = await store.finishNode({
-      ...ref,
+      ...this.#ref(attempt),
       status: 'completed',
       output,
       error: null,
-      ledger: ledger.entries,
+      ledger: attempt.ledger.entries,
       successors: workflow.successors(node.id),
       sinks: workflow.sinks,
-      dispatch: (ready) => this.#prepare(ctx, data, claimed, workflow, ready, prepared),
+      dispatch: (ready) => this.#prepare(attempt, ready, prepared),
     });
     span.setAttribute(FlowtraceAttributes.NODE_STATUS, result.applied ? 'completed' : 'superseded');
-    await this.#afterCommit(prepared, result.finishedRun, workflow);
+    this.#recordAttempt(attempt, 'completed');
+    await this.#afterCommit(attempt, prepared, result.finishedRun);
     return { kind: 'completed' };
   }
 
-  async #execute(
-    data: NodeJobData,
-    claimed: ClaimedNode,
-    workflow: CompiledWorkflow,
-    node: WorkflowNode,
-    ledger: BufferedLedger,
-    logger: Logger,
-  ): Promise<JsonValue> {
+  /**
+   * Renews the attempt's heartbeat in Postgres. When the attempt is no longer current (its run was
+   * cancelled or timed out, or it was superseded), the executor is aborted: cancellation reaches running
+   * nodes even if the cancel message on Redis was missed.
+   */
+  #startHeartbeat(attempt: Attempt, controller: AbortController): NodeJS.Timeout {
+    const { runId, nodeId } = attempt.data;
+    return setInterval(() => {
+      this.#deps.store
+        .heartbeat({ runId, nodeId, attempt: attempt.claimed.attempt })
+        .then((current) => {
+          if (!current && !controller.signal.aborted) {
+            controller.abort(
+              new RunStoppedError('cancelled', `node "${nodeId}" was stopped: its run is no longer running`),
+            );
+          }
+        })
+        .catch((error) => attempt.logger.warn({ err: error }, 'could not renew the node heartbeat'));
+    }, this.#options.heartbeatMs).unref();
+  }
+
+  async #execute(attempt: Attempt, controller: AbortController): Promise<JsonValue> {
+    const { data, claimed, workflow, node, ledger, logger } = attempt;
     const executor = this.#deps.executors.get(node.type);
     const ancestors = workflow.ancestors(node.id);
     const upstream: Record<string, JsonValue> = {};
@@ -184,7 +268,6 @@ export class NodeProcessor {
       if (ancestors.has(id)) upstream[id] = value;
 
     const timeoutMs = node.timeoutMs ?? this.#options.defaultTimeoutMs;
-    const { controller, release } = this.#deps.signals.track(data.runId);
     const timer = setTimeout(
       () =>
         controller.abort(
@@ -228,27 +311,29 @@ export class NodeProcessor {
       return output ?? null;
     } finally {
       clearTimeout(timer);
-      release();
     }
   }
 
-  async #onFailure(args: {
-    data: NodeJobData;
-    claimed: ClaimedNode;
-    workflow: CompiledWorkflow;
-    node: WorkflowNode;
-    ledger: BufferedLedger;
-    error: unknown;
-    span: Span;
-    ctx: Context;
-    logger: Logger;
-  }): Promise<NodeOutcome> {
-    const { data, claimed, workflow, node, ledger, error, span, ctx, logger } = args;
+  async #onFailure(attempt: Attempt, error: unknown): Promise<NodeOutcome> {
+    const { data, claimed, workflow, node, ledger, span, logger } = attempt;
+    // The worker is going away: leave the node running; its job is re-delivered to another worker.
+    if (error instanceof WorkerShutdownError) {
+      this.#recordAttempt(attempt, 'abandoned', 'shutdown');
+      throw error;
+    }
     const stored = toStoredError(error, node.id);
     recordSpanError(span, error);
-    const ref = this.#ref(data, claimed, span);
-    const retryAfterMs = (error as { retryAfterMs?: number } | null)?.retryAfterMs;
+    const ref = this.#ref(attempt);
 
+    if (error instanceof RunStoppedError) {
+      await this.#deps.store.cancelAttempt({ ...ref, error: stored, ledger: ledger.entries });
+      span.setAttribute(FlowtraceAttributes.NODE_STATUS, 'cancelled');
+      this.#recordAttempt(attempt, 'cancelled', stored.code);
+      logger.info({ reason: stored.code }, 'node stopped with its run');
+      return { kind: 'failed', error: stored };
+    }
+
+    const retryAfterMs = (error as { retryAfterMs?: number } | null)?.retryAfterMs;
     if (isRetryable(error) && claimed.attempt < claimed.maxAttempts) {
       const delayMs = backoffDelay(data.backoff, claimed.attempt, retryAfterMs);
       const applied = await this.#deps.store.retryNode({
@@ -262,14 +347,16 @@ export class NodeProcessor {
         [semconv.ATTR_ERROR_TYPE]: stored.code,
         'retry.delay_ms': delayMs,
       });
-      logger.warn({ err: stored, applied }, 'node attempt failed; retrying');
+      this.#recordAttempt(attempt, 'retried', stored.code);
+      logger.warn({ err: stored, applied, delayMs }, 'node attempt failed; retrying');
       return { kind: 'retry', error: stored, delayMs };
     }
 
     logger.error({ err: stored }, 'node failed');
     span.setAttribute(FlowtraceAttributes.NODE_STATUS, 'failed');
+    this.#recordAttempt(attempt, 'failed', stored.code);
     if (node.continueOnFailure) {
-      const prepared: ReturnType<NodeDispatcher['prepare']>[] = [];
+      const prepared: PreparedDispatch[] = [];
       const result = await this.#deps.store.finishNode({
         ...ref,
         status: 'failed',
@@ -278,36 +365,35 @@ export class NodeProcessor {
         ledger: ledger.entries,
         successors: workflow.successors(node.id),
         sinks: workflow.sinks,
-        dispatch: (ready) => this.#prepare(ctx, data, claimed, workflow, ready, prepared),
+        dispatch: (ready) => this.#prepare(attempt, ready, prepared),
       });
-      await this.#afterCommit(prepared, result.finishedRun, workflow);
+      await this.#afterCommit(attempt, prepared, result.finishedRun);
     } else {
       const result = await this.#deps.store.failRun({ ...ref, error: stored, ledger: ledger.entries });
-      await this.#afterCommit([], result.finishedRun, workflow);
+      await this.#afterCommit(attempt, [], result.finishedRun);
     }
     return { kind: 'failed', error: stored };
   }
 
-  #ref(data: NodeJobData, claimed: ClaimedNode, span: Span) {
-    const spanContext = span.spanContext();
+  #recordAttempt(attempt: Attempt, outcome: NodeOutcomeLabel, errorType?: string): void {
+    const seconds = (performance.now() - attempt.startedAt) / 1000;
+    this.#deps.metrics.nodeAttempt(attempt.queue, attempt.node.type, outcome, seconds, errorType);
+  }
+
+  #ref(attempt: Attempt) {
+    const spanContext = attempt.span.spanContext();
     return {
-      runId: data.runId,
-      nodeId: data.nodeId,
-      attempt: claimed.attempt,
-      tenantId: claimed.tenantId,
+      runId: attempt.data.runId,
+      nodeId: attempt.data.nodeId,
+      attempt: attempt.claimed.attempt,
+      tenantId: attempt.claimed.tenantId,
       traceId: spanContext.traceId,
       spanId: spanContext.spanId,
     };
   }
 
-  #prepare(
-    ctx: Context,
-    data: NodeJobData,
-    claimed: ClaimedNode,
-    workflow: CompiledWorkflow,
-    ready: ReadyNode[],
-    sink: ReturnType<NodeDispatcher['prepare']>[],
-  ) {
+  #prepare(attempt: Attempt, ready: ReadyNode[], sink: PreparedDispatch[]) {
+    const { data, claimed, workflow } = attempt;
     const nodes: NodeToDispatch[] = ready.map((r) => {
       const next = workflow.node(r.nodeId);
       return {
@@ -318,7 +404,7 @@ export class NodeProcessor {
       };
     });
     const prepared = this.#deps.dispatcher.prepare(
-      ctx,
+      attempt.ctx,
       { runId: data.runId, workflowId: workflow.id, tenantId: claimed.tenantId },
       nodes,
     );
@@ -327,20 +413,54 @@ export class NodeProcessor {
   }
 
   async #afterCommit(
-    prepared: ReturnType<NodeDispatcher['prepare']>[],
+    attempt: Attempt,
+    prepared: PreparedDispatch[],
     finishedRun: FinishedRun | null,
-    workflow: CompiledWorkflow,
   ): Promise<void> {
+    if (
+      this.#options.exitAfterCommitNodeId === attempt.data.nodeId &&
+      prepared.some((p) => p.jobs.length > 0)
+    ) {
+      attempt.logger.warn('failpoint exit-after-commit: exiting before enqueueing the ready successors');
+      process.exit(137);
+    }
     for (const batch of prepared) {
       try {
         await this.#deps.dispatcher.send(batch);
       } catch (error) {
         // The successors are queued in Postgres; the reconciler re-drives them.
-        this.#deps.logger.error({ err: error }, 'could not enqueue ready successors');
+        this.#deps.logger.error({ err: error }, 'could not enqueue ready successors; the reconciler will');
       }
     }
-    if (finishedRun)
-      this.#deps.finalizer.finished(finishedRun, { name: workflow.name, version: workflow.version });
+    if (finishedRun) {
+      this.#deps.runSpans.runFinished(finishedRun, {
+        name: attempt.workflow.name,
+        version: attempt.workflow.version,
+      });
+    }
+  }
+
+  #emitLostAttempt(job: NodeJobEnvelope, data: NodeJobData, claimed: ClaimedNode, nodeType: string): void {
+    const lost = claimed.lostAttempt;
+    if (!lost) return;
+    const parent = carrierSpanContext(data.carrier);
+    this.#deps.runSpans.attemptLost({
+      name: `process ${job.queueName}`,
+      traceId: lost.traceId,
+      spanId: lost.spanId,
+      parentSpanId: parent?.spanId,
+      traceFlags: claimed.run.traceFlags,
+      startedAt: lost.startedAt,
+      attributes: {
+        ...this.#consumerAttributes(job.queueName, job.id, data),
+        [FlowtraceAttributes.NODE_TYPE]: nodeType,
+        [FlowtraceAttributes.ATTEMPT]: lost.attempt,
+      },
+    });
+    this.#deps.logger.warn(
+      { runId: data.runId, nodeId: data.nodeId, lostAttempt: lost.attempt },
+      'previous attempt was lost with its worker; running again',
+    );
   }
 }
 

@@ -2,10 +2,12 @@ import type { Logger } from '@flowtrace/telemetry';
 import type { NodeType } from '@flowtrace/workflow';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, queueNameFor } from '../queue/catalogue.ts';
 import { backoffDelay } from '../queue/retry-settings.ts';
 import type { NodeProcessor } from './node-processor.ts';
 import type { RunSignals } from './run-signals.ts';
+import { WorkerShutdownError } from './stop-reasons.ts';
 
 export interface NodeWorkerPoolOptions {
   kinds: readonly NodeType[];
@@ -35,16 +37,24 @@ export class NodeWorkerPool {
   readonly #processor: NodeProcessor;
   readonly #signals: RunSignals;
   readonly #logger: Logger;
+  readonly #metrics: FleetMetrics;
   readonly #options: NodeWorkerPoolOptions;
   readonly #workers: Worker[] = [];
 
   constructor(
-    deps: { connection: Redis; processor: NodeProcessor; signals: RunSignals; logger: Logger },
+    deps: {
+      connection: Redis;
+      processor: NodeProcessor;
+      signals: RunSignals;
+      metrics: FleetMetrics;
+      logger: Logger;
+    },
     options: NodeWorkerPoolOptions,
   ) {
     this.#connection = deps.connection;
     this.#processor = deps.processor;
     this.#signals = deps.signals;
+    this.#metrics = deps.metrics;
     this.#logger = deps.logger;
     this.#options = options;
   }
@@ -96,7 +106,7 @@ export class NodeWorkerPool {
     const finished = await Promise.race([graceful, deadline]);
     clearTimeout(timer);
     if (!finished) {
-      this.#signals.abortAll(new Error('worker shutting down'));
+      this.#signals.abortAll(new WorkerShutdownError());
       await Promise.all(this.#workers.map((w) => w.close(true)));
     }
     return { graceful: finished };

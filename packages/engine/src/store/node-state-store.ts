@@ -2,6 +2,7 @@ import type { Sql, Transaction } from '@flowtrace/db';
 import type { TraceCarrier } from '@flowtrace/telemetry';
 import type { Tracer } from '@opentelemetry/api';
 import { withDbSpan } from '../tracing/db-span.ts';
+import { FINISHED_RUN_COLUMNS, type FinishedRunRow, toFinishedRun } from './finished-run.ts';
 import { type EventRow, insertEvents, insertLedgerRows } from './ledger-rows.ts';
 import type {
   FinishedRun,
@@ -23,6 +24,8 @@ export interface ClaimedNode {
   /** Outputs of the run's completed nodes, by node id. */
   completedOutputs: Record<string, JsonValue>;
   run: RunTraceIdentity;
+  /** The previous attempt, when it was lost mid-flight (its worker died): emitted as a failed span. */
+  lostAttempt: { attempt: number; traceId: string; spanId: string; startedAt: Date } | null;
 }
 
 /** Where a ready successor was dispatched: persisted so a re-drive can continue the trace. */
@@ -70,53 +73,6 @@ export interface RetryNodeInput extends NodeRef {
   delayMs: number;
 }
 
-interface FinishedRunRow {
-  id: string;
-  tenant_id: string;
-  workflow_id: string;
-  status: 'completed' | 'failed' | 'cancelled';
-  error: StoredError | null;
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string | null;
-  trace_flags: number;
-  trace_state: string | null;
-  created_at: Date;
-  finished_at: Date;
-}
-
-export function toFinishedRun(row: FinishedRunRow): FinishedRun {
-  return {
-    runId: row.id,
-    tenantId: row.tenant_id,
-    workflowId: row.workflow_id,
-    status: row.status,
-    error: row.error,
-    traceId: row.trace_id,
-    spanId: row.span_id,
-    parentSpanId: row.parent_span_id,
-    traceFlags: row.trace_flags,
-    traceState: row.trace_state,
-    createdAt: row.created_at,
-    finishedAt: row.finished_at,
-  };
-}
-
-const FINISHED_RUN_COLUMNS = [
-  'id',
-  'tenant_id',
-  'workflow_id',
-  'status',
-  'error',
-  'trace_id',
-  'span_id',
-  'parent_span_id',
-  'trace_flags',
-  'trace_state',
-  'created_at',
-  'finished_at',
-] as const;
-
 /**
  * The worker side of the run state machine in Postgres: claim a node, then record its outcome and, in
  * the same transaction, decide which successors are ready. Row locks make a join node ready exactly once
@@ -144,10 +100,16 @@ export class NodeStateStore {
     const sql = this.#sql;
     return withDbSpan(this.#tracer, 'UPDATE node_runs', async () => {
       const rows = await sql`
-        with claimed as (
+        with previous as (
+          -- The row as it was before this claim (sibling CTEs read the statement's snapshot). No FOR UPDATE:
+          -- the row the UPDATE below modifies would then be skipped when this CTE is read.
+          select attempt, status, trace_id, span_id, started_at from node_runs
+          where run_id = ${ref.runId} and node_id = ${ref.nodeId}
+        ),
+        claimed as (
           update node_runs n
-          set status = 'running', attempt = n.attempt + 1, started_at = now(), finished_at = null,
-              trace_id = ${ref.traceId}, span_id = ${ref.spanId}
+          set status = 'running', attempt = n.attempt + 1, started_at = now(), heartbeat_at = now(),
+              finished_at = null, trace_id = ${ref.traceId}, span_id = ${ref.spanId}
           from runs r
           where n.run_id = ${ref.runId} and n.node_id = ${ref.nodeId}
             and n.status in ('queued', 'running')
@@ -171,9 +133,11 @@ export class NodeStateStore {
         )
         select c.attempt, c.max_attempts, r.tenant_id, r.workflow_id, r.api_key_id, r.input,
                r.trace_id, r.span_id, r.parent_span_id, r.trace_flags, r.trace_state,
+               p.status as previous_status, p.attempt as previous_attempt, p.trace_id as previous_trace_id,
+               p.span_id as previous_span_id, p.started_at as previous_started_at,
                (select coalesce(jsonb_object_agg(d.node_id, d.output), '{}'::jsonb)
                   from node_runs d where d.run_id = ${ref.runId} and d.status = 'completed') as outputs
-        from claimed c join runs r on r.id = ${ref.runId}`;
+        from claimed c cross join previous p join runs r on r.id = ${ref.runId}`;
       const row = rows[0];
       if (!row) return null;
       return {
@@ -191,8 +155,44 @@ export class NodeStateStore {
           traceFlags: row.trace_flags,
           traceState: row.trace_state,
         },
+        // The node was still `running`: its previous attempt's worker died or lost the job.
+        lostAttempt:
+          row.previous_status === 'running' && row.previous_span_id
+            ? {
+                attempt: row.previous_attempt,
+                traceId: row.previous_trace_id,
+                spanId: row.previous_span_id,
+                startedAt: row.previous_started_at,
+              }
+            : null,
       };
     });
+  }
+
+  /** Renews a running attempt's heartbeat; false when the attempt is no longer the node's current one. */
+  async heartbeat(ref: { runId: string; nodeId: string; attempt: number }): Promise<boolean> {
+    const rows = await this.#sql`
+      update node_runs set heartbeat_at = now()
+      where run_id = ${ref.runId} and node_id = ${ref.nodeId} and attempt = ${ref.attempt} and status = 'running'
+      returning node_id`;
+    return rows.length > 0;
+  }
+
+  /** Records an attempt stopped by its run's cancellation (or timeout): the node ends `cancelled`. */
+  cancelAttempt(input: NodeRef & { error: StoredError; ledger: LedgerEntries }): Promise<boolean> {
+    return withDbSpan(this.#tracer, 'TRANSACTION cancel_node', () =>
+      this.#sql.begin(async (tx) => {
+        const updated = await tx`
+          update node_runs set status = 'cancelled', error = ${tx.json(input.error as never)}, finished_at = now()
+          where run_id = ${input.runId} and node_id = ${input.nodeId}
+            and status = 'running' and attempt = ${input.attempt}
+          returning node_id`;
+        if (updated.length === 0) return false;
+        await insertLedgerRows(tx, input, input.ledger);
+        await insertEvents(tx, [this.#event(input, 'node.cancelled', input.error)]);
+        return true;
+      }),
+    );
   }
 
   /**

@@ -3,6 +3,7 @@ import type { DeferredSpanEmitter, Logger } from '@flowtrace/telemetry';
 import { FlowtraceError, type NodeType, parseRunInput, parseWorkflowDefinition } from '@flowtrace/workflow';
 import { context, TraceFlags, trace } from '@opentelemetry/api';
 import type { NodeDispatcher, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
+import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { retrySettingsFor } from '../queue/retry-settings.ts';
 import type { RunRepository } from '../store/run-repository.ts';
 import { sha256, stableStringify } from '../store/stable-json.ts';
@@ -36,17 +37,20 @@ export class RunSubmitter {
   readonly #repository: RunRepository;
   readonly #dispatcher: NodeDispatcher;
   readonly #deferredSpans: DeferredSpanEmitter;
+  readonly #metrics: FleetMetrics | undefined;
   readonly #logger: Logger;
 
   constructor(deps: {
     repository: RunRepository;
     dispatcher: NodeDispatcher;
     deferredSpans: DeferredSpanEmitter;
+    metrics?: FleetMetrics;
     logger: Logger;
   }) {
     this.#repository = deps.repository;
     this.#dispatcher = deps.dispatcher;
     this.#deferredSpans = deps.deferredSpans;
+    this.#metrics = deps.metrics;
     this.#logger = deps.logger;
   }
 
@@ -125,6 +129,7 @@ export class RunSubmitter {
         created: false,
       };
     }
+    this.#metrics?.runStarted(request.tenantId, workflow.name);
     if (prepared) {
       try {
         await this.#dispatcher.send(prepared);

@@ -1,0 +1,89 @@
+import type { Logger } from '@flowtrace/telemetry';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import type { DeferredRunSpans } from '../runtime/deferred-run-spans.ts';
+import type { RunControlStore, TerminateResult } from '../store/run-control-store.ts';
+import type { WorkflowCatalog } from '../store/workflow-catalog.ts';
+import type { RunStopChannel } from './run-stop-channel.ts';
+
+/**
+ * Ends runs from outside their workers: cancellation (API) and run timeouts (reconciler). Queued nodes
+ * never start; running ones are told to stop; the run's `invoke_workflow` span is emitted with its status.
+ */
+export class RunTerminator {
+  readonly #store: RunControlStore;
+  readonly #catalog: WorkflowCatalog;
+  readonly #runSpans: DeferredRunSpans;
+  readonly #stops: RunStopChannel;
+  readonly #logger: Logger;
+
+  constructor(deps: {
+    store: RunControlStore;
+    catalog: WorkflowCatalog;
+    runSpans: DeferredRunSpans;
+    stops: RunStopChannel;
+    logger: Logger;
+  }) {
+    this.#store = deps.store;
+    this.#catalog = deps.catalog;
+    this.#runSpans = deps.runSpans;
+    this.#stops = deps.stops;
+    this.#logger = deps.logger;
+  }
+
+  cancel(tenantId: string, runId: string): Promise<TerminateResult> {
+    return this.#terminate(runId, {
+      tenantId,
+      status: 'cancelled',
+      event: 'run.cancelled',
+      code: 'cancelled',
+      message: 'the run was cancelled',
+    });
+  }
+
+  timeOut(runId: string, deadlineAt: Date): Promise<TerminateResult> {
+    return this.#terminate(runId, {
+      status: 'failed',
+      event: 'run.failed',
+      code: 'run_timeout',
+      message: `the run did not finish by its deadline (${deadlineAt.toISOString()})`,
+    });
+  }
+
+  async #terminate(
+    runId: string,
+    how: {
+      tenantId?: string;
+      status: 'cancelled' | 'failed';
+      event: 'run.cancelled' | 'run.failed';
+      code: 'cancelled' | 'run_timeout';
+      message: string;
+    },
+  ): Promise<TerminateResult> {
+    const active = trace.getActiveSpan()?.spanContext();
+    const result = await this.#store.terminate({
+      runId,
+      ...(how.tenantId === undefined ? {} : { tenantId: how.tenantId }),
+      status: how.status,
+      event: how.event,
+      error: { code: how.code, message: how.message },
+      ...(active && isSpanContextValid(active)
+        ? { spanIds: { traceId: active.traceId, spanId: active.spanId } }
+        : {}),
+    });
+    if (result.outcome !== 'terminated') return result;
+    if (result.runningNodes > 0) {
+      try {
+        await this.#stops.publish({ runId, code: how.code });
+      } catch (error) {
+        // Workers still notice at their next heartbeat.
+        this.#logger.warn(
+          { err: error, runId },
+          'could not publish the run stop; workers will notice at their next heartbeat',
+        );
+      }
+    }
+    const workflow = await this.#catalog.get(result.run.workflowId);
+    this.#runSpans.runFinished(result.run, { name: workflow?.name ?? 'unknown' });
+    return result;
+  }
+}

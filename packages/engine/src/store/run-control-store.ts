@@ -1,0 +1,168 @@
+import type { Sql } from '@flowtrace/db';
+import type { TraceCarrier } from '@flowtrace/telemetry';
+import type { Tracer } from '@opentelemetry/api';
+import { withDbSpan } from '../tracing/db-span.ts';
+import { FINISHED_RUN_COLUMNS, type FinishedRunRow, toFinishedRun } from './finished-run.ts';
+import { insertEvents } from './ledger-rows.ts';
+import type { FinishedRun, StoredError } from './types.ts';
+
+export type TerminateResult =
+  | { outcome: 'terminated'; run: FinishedRun; runningNodes: number }
+  | { outcome: 'already_finished'; status: string }
+  | { outcome: 'not_found' };
+
+/** A node the reconciler should look at: queued without a live job, or running without a heartbeat. */
+export interface StaleNode {
+  runId: string;
+  nodeId: string;
+  type: string;
+  status: 'queued' | 'running';
+  attempt: number;
+  jobId: string | null;
+  carrier: TraceCarrier | null;
+  workflowId: string;
+  tenantId: string;
+  traceFlags: number;
+  maxAttempts: number;
+  predecessors: { nodeId: string; traceId: string | null; spanId: string | null }[];
+}
+
+/**
+ * Run-level control: ending a run from outside its workers (cancellation by the API, run timeouts by the
+ * reconciler) and finding the runs and nodes whose Postgres state says work should be in Redis.
+ */
+export class RunControlStore {
+  readonly #sql: Sql;
+  readonly #tracer: Tracer;
+
+  constructor(deps: { sql: Sql; tracer: Tracer }) {
+    this.#sql = deps.sql;
+    this.#tracer = deps.tracer;
+  }
+
+  /**
+   * Ends a queued or running run with `status`: nodes that had not started are skipped (pending) or
+   * cancelled (queued, so their jobs do nothing); running nodes are left to their workers, which the caller
+   * tells to abort. `tenantId` scopes the lookup for API callers.
+   */
+  terminate(input: {
+    runId: string;
+    tenantId?: string;
+    status: 'cancelled' | 'failed';
+    error: StoredError;
+    event: 'run.cancelled' | 'run.failed';
+    /** The span recording this (the API request or the reconciler tick); the run's own span otherwise. */
+    spanIds?: { traceId: string; spanId: string };
+  }): Promise<TerminateResult> {
+    return withDbSpan(this.#tracer, `TRANSACTION terminate_run`, () =>
+      this.#sql.begin(async (tx): Promise<TerminateResult> => {
+        const scoped = input.tenantId === undefined ? tx`` : tx`and tenant_id = ${input.tenantId}`;
+        const [row] = await tx`
+          update runs set status = ${input.status}, error = ${tx.json(input.error as never)}, finished_at = now()
+          where id = ${input.runId} ${scoped} and status in ('queued', 'running')
+          returning ${tx(FINISHED_RUN_COLUMNS)}`;
+        if (!row) {
+          const [current] = await tx`select status from runs where id = ${input.runId} ${scoped}`;
+          return current ? { outcome: 'already_finished', status: current.status } : { outcome: 'not_found' };
+        }
+        const run = toFinishedRun(row as unknown as FinishedRunRow);
+        await tx`
+          update node_runs
+          set status = case when status = 'pending' then 'skipped'::node_status else 'cancelled'::node_status end,
+              finished_at = now()
+          where run_id = ${input.runId} and status in ('pending', 'queued')`;
+        const [running] = await tx`
+          select count(*)::int as n from node_runs where run_id = ${input.runId} and status = 'running'`;
+        await insertEvents(tx, [
+          {
+            runId: run.runId,
+            tenantId: run.tenantId,
+            nodeId: null,
+            attempt: null,
+            type: input.event,
+            message: input.error.message,
+            data: { error: input.error },
+            traceId: input.spanIds?.traceId ?? run.traceId,
+            spanId: input.spanIds?.spanId ?? run.spanId,
+          },
+        ]);
+        return { outcome: 'terminated', run, runningNodes: running?.n ?? 0 };
+      }),
+    );
+  }
+
+  /** Runs past their deadline that have not ended. */
+  async findTimedOutRuns(limit: number): Promise<{ runId: string; deadlineAt: Date }[]> {
+    const rows = await this.#sql`
+      select id, deadline_at from runs
+      where status in ('queued', 'running') and deadline_at < now()
+      order by deadline_at limit ${limit}`;
+    return rows.map((r) => ({ runId: r.id, deadlineAt: r.deadline_at }));
+  }
+
+  /**
+   * Nodes of active runs that should have a job in Redis and may not: queued for longer than
+   * `queuedGraceMs` (their enqueue may have been lost), or running with a heartbeat older than
+   * `heartbeatStaleMs` (their worker is gone). Callers check Redis before re-driving.
+   */
+  async findStaleNodes(options: {
+    queuedGraceMs: number;
+    heartbeatStaleMs: number;
+    limit: number;
+  }): Promise<StaleNode[]> {
+    const rows = await this.#sql`
+      select n.run_id, n.node_id, n.type, n.status, n.attempt, n.max_attempts, n.job_id, n.dispatch_carrier,
+             r.workflow_id, r.tenant_id, r.trace_flags,
+             (select coalesce(jsonb_agg(jsonb_build_object(
+                 'nodeId', p.node_id, 'traceId', p.trace_id, 'spanId', p.span_id)), '[]'::jsonb)
+              from node_runs p where p.run_id = n.run_id and p.node_id = any(n.depends_on)) as predecessors
+      from node_runs n join runs r on r.id = n.run_id
+      where r.status in ('queued', 'running')
+        and ((n.status = 'queued' and n.queued_at < now() - make_interval(secs => ${options.queuedGraceMs / 1000}))
+          or (n.status = 'running'
+              and coalesce(n.heartbeat_at, n.started_at) < now() - make_interval(secs => ${options.heartbeatStaleMs / 1000})))
+      order by n.queued_at nulls last
+      limit ${options.limit}`;
+    return rows.map((r) => ({
+      runId: r.run_id,
+      nodeId: r.node_id,
+      type: r.type,
+      status: r.status,
+      attempt: r.attempt,
+      jobId: r.job_id,
+      carrier: r.dispatch_carrier,
+      workflowId: r.workflow_id,
+      tenantId: r.tenant_id,
+      traceFlags: r.trace_flags,
+      maxAttempts: r.max_attempts,
+      predecessors: r.predecessors,
+    }));
+  }
+
+  /** Stores a re-drive's job and carrier, so a later re-drive continues from it. */
+  async recordRedrive(runId: string, nodeId: string, jobId: string, carrier: TraceCarrier): Promise<void> {
+    await this.#sql`
+      update node_runs set job_id = ${jobId}, dispatch_carrier = ${this.#sql.json(carrier as never)}
+      where run_id = ${runId} and node_id = ${nodeId}`;
+  }
+
+  /**
+   * Runs `fn` as the only reconciler in the fleet for now, or not at all when another process leads. A
+   * session advisory lock on a reserved connection (no open transaction, so the tick's own statements run
+   * freely); a dead leader's lock goes with its connection.
+   */
+  async withLeadership<T>(fn: () => Promise<T>): Promise<{ led: boolean; result?: T }> {
+    const connection = await this.#sql.reserve();
+    try {
+      const [lock] = await connection`select pg_try_advisory_lock(hashtext('flowtrace-reconciler')) as held`;
+      if (!lock?.held) return { led: false };
+      try {
+        return { led: true, result: await fn() };
+      } finally {
+        await connection`select pg_advisory_unlock(hashtext('flowtrace-reconciler'))`;
+      }
+    } finally {
+      connection.release();
+    }
+  }
+}
