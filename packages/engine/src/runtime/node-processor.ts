@@ -23,6 +23,7 @@ import type { FleetMetrics, NodeOutcomeLabel } from '../metrics/fleet-metrics.ts
 import { type NodeJobData, nodeJobSchema } from '../queue/catalogue.ts';
 import { backoffDelay, retrySettingsFor } from '../queue/retry-settings.ts';
 import type { ClaimedNode, NodeStateStore } from '../store/node-state-store.ts';
+import { retryTransient } from '../store/retry-transient.ts';
 import type { FinishedRun, ReadyNode, StoredError } from '../store/types.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from '../store/workflow-catalog.ts';
 import { BufferedLedger } from './buffered-ledger.ts';
@@ -221,21 +222,38 @@ export class NodeProcessor {
       clearInterval(heartbeat);
       release();
     }
-    const prepared: PreparedDispatch[] = [];
-    const result = await store.finishNode({
-      ...this.#ref(attempt),
-      status: 'completed',
-      output,
-      error: null,
-      ledger: attempt.ledger.entries,
-      successors: workflow.successors(node.id),
-      sinks: workflow.sinks,
-      dispatch: (ready) => this.#prepare(attempt, ready, prepared),
-    });
+    const result = await this.#finish(attempt, 'completed', output, null);
     span.setAttribute(FlowtraceAttributes.NODE_STATUS, result.applied ? 'completed' : 'superseded');
     this.#recordAttempt(attempt, 'completed');
-    await this.#afterCommit(attempt, prepared, result.finishedRun);
+    await this.#afterCommit(attempt, result.prepared, result.finishedRun);
     return { kind: 'completed' };
+  }
+
+  /**
+   * Records a finished attempt and the successors it made ready, retrying while Postgres is briefly
+   * unreachable. Each try prepares its dispatches afresh: a rolled-back try's are dropped, never sent.
+   */
+  async #finish(
+    attempt: Attempt,
+    status: 'completed' | 'failed',
+    output: JsonValue | null,
+    error: StoredError | null,
+  ) {
+    let prepared: PreparedDispatch[] = [];
+    const result = await retryTransient(() => {
+      prepared = [];
+      return this.#deps.store.finishNode({
+        ...this.#ref(attempt),
+        status,
+        output,
+        error,
+        ledger: attempt.ledger.entries,
+        successors: attempt.workflow.successors(attempt.node.id),
+        sinks: attempt.workflow.sinks,
+        dispatch: (ready) => this.#prepare(attempt, ready, prepared),
+      });
+    });
+    return { ...result, prepared };
   }
 
   /**
@@ -315,7 +333,7 @@ export class NodeProcessor {
   }
 
   async #onFailure(attempt: Attempt, error: unknown): Promise<NodeOutcome> {
-    const { data, claimed, workflow, node, ledger, span, logger } = attempt;
+    const { data, claimed, node, ledger, span, logger } = attempt;
     // The worker is going away: leave the node running; its job is re-delivered to another worker.
     if (error instanceof WorkerShutdownError) {
       this.#recordAttempt(attempt, 'abandoned', 'shutdown');
@@ -326,7 +344,9 @@ export class NodeProcessor {
     const ref = this.#ref(attempt);
 
     if (error instanceof RunStoppedError) {
-      await this.#deps.store.cancelAttempt({ ...ref, error: stored, ledger: ledger.entries });
+      await retryTransient(() =>
+        this.#deps.store.cancelAttempt({ ...ref, error: stored, ledger: ledger.entries }),
+      );
       span.setAttribute(FlowtraceAttributes.NODE_STATUS, 'cancelled');
       this.#recordAttempt(attempt, 'cancelled', stored.code);
       logger.info({ reason: stored.code }, 'node stopped with its run');
@@ -356,20 +376,12 @@ export class NodeProcessor {
     span.setAttribute(FlowtraceAttributes.NODE_STATUS, 'failed');
     this.#recordAttempt(attempt, 'failed', stored.code);
     if (node.continueOnFailure) {
-      const prepared: PreparedDispatch[] = [];
-      const result = await this.#deps.store.finishNode({
-        ...ref,
-        status: 'failed',
-        output: null,
-        error: stored,
-        ledger: ledger.entries,
-        successors: workflow.successors(node.id),
-        sinks: workflow.sinks,
-        dispatch: (ready) => this.#prepare(attempt, ready, prepared),
-      });
-      await this.#afterCommit(attempt, prepared, result.finishedRun);
+      const result = await this.#finish(attempt, 'failed', null, stored);
+      await this.#afterCommit(attempt, result.prepared, result.finishedRun);
     } else {
-      const result = await this.#deps.store.failRun({ ...ref, error: stored, ledger: ledger.entries });
+      const result = await retryTransient(() =>
+        this.#deps.store.failRun({ ...ref, error: stored, ledger: ledger.entries }),
+      );
       await this.#afterCommit(attempt, [], result.finishedRun);
     }
     return { kind: 'failed', error: stored };

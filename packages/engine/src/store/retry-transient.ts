@@ -1,0 +1,44 @@
+/** Postgres error codes and Node socket errors that mean "the server is (re)starting or unreachable". */
+const TRANSIENT_CODES = new Set([
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+
+export function isTransientDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TRANSIENT_CODES.has(code);
+}
+
+/**
+ * Retries `fn` while Postgres is unreachable or restarting (with a capped backoff, `budgetMs` in all). Used
+ * for the writes that record a node's outcome: re-executing a finished node because its result could not be
+ * written for a second would cost another model call. The writes are guarded by the attempt number, so a
+ * retry after a commit whose acknowledgement was lost changes nothing.
+ */
+export async function retryTransient<T>(fn: () => Promise<T>, budgetMs = 20_000): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isTransientDatabaseError(error) || Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * 2 ** attempt)));
+    }
+  }
+}
