@@ -1,0 +1,237 @@
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { METRICS } from '@flowtrace/telemetry';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadDefinitions } from '../../apps/cli/src/signoz/load-definitions.ts';
+import { provision } from '../../apps/cli/src/signoz/provision.ts';
+import { SignozClient } from '../../apps/cli/src/signoz/signoz-client.ts';
+import { type FakeSignoz, startFakeSignoz } from './fake-signoz.ts';
+
+/**
+ * `npm run signoz:provision` against a loopback server that answers like SigNoz: the CLI as a real child
+ * process for the user-facing behaviour (exit codes, messages, idempotence), and `provision()` in-process
+ * for the edge cases of SigNoz's answers.
+ */
+const repo = path.resolve(import.meta.dirname, '../..');
+const signozDir = path.join(repo, 'signoz');
+const API_KEY = 'test-api-key';
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('SIGNOZ_')),
+  ) as Record<string, string>;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['apps/cli/src/signoz-provision.ts', ...args], {
+      cwd: repo,
+      env: { ...inherited, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const fileJson = async (file: string) => JSON.parse(await readFile(path.join(signozDir, file), 'utf8'));
+
+describe('npm run signoz:provision', () => {
+  let signoz: FakeSignoz;
+  let env: Record<string, string>;
+
+  beforeEach(async () => {
+    signoz = await startFakeSignoz({ apiKey: API_KEY });
+    env = { SIGNOZ_URL: signoz.url, SIGNOZ_API_KEY: API_KEY };
+  });
+  afterEach(async () => {
+    await signoz.close();
+  });
+
+  it('creates every dashboard and rule, then updates them in place on the next run', async () => {
+    const first = await runCli([], env);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(
+      /^created +dashboard +"Flowtrace · Fleet overview" \(dashboards\/fleet-overview\.json\) id=/m,
+    );
+    expect(first.stdout).toMatch(
+      /^created +alert +"Flowtrace: stalled jobs" \(alerts\/stalled-jobs\.json\) id=/m,
+    );
+    expect(first.stdout).toContain(`signoz: ${signoz.url}: 6 created, 0 updated, 0 failed`);
+    expect(signoz.dashboards.map((d) => d.data.title).sort()).toEqual([
+      'Flowtrace · Fleet overview',
+      'Flowtrace · LLM usage and cost',
+    ]);
+    expect(signoz.rules).toHaveLength(4);
+    // What is sent is the file as written.
+    const fleet = signoz.dashboards.find((d) => d.data.title === 'Flowtrace · Fleet overview');
+    expect(fleet?.data).toEqual(await fileJson('dashboards/fleet-overview.json'));
+    const stalled = signoz.rules.find((r) => r.rule.alert === 'Flowtrace: stalled jobs');
+    expect(stalled?.rule).toEqual(await fileJson('alerts/stalled-jobs.json'));
+
+    const ids = {
+      dashboards: signoz.dashboards.map((d) => d.id).sort(),
+      rules: signoz.rules.map((r) => r.id).sort(),
+    };
+    const firstCalls = signoz.calls.length;
+    const second = await runCli([], env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('0 created, 6 updated, 0 failed');
+    const secondCalls = signoz.calls
+      .slice(firstCalls)
+      .map((c) => `${c.method} ${c.path.replace(/\?.*/, '')}`);
+    expect(secondCalls.filter((c) => c.startsWith('POST'))).toEqual([]);
+    expect(secondCalls.filter((c) => c.startsWith('PUT')).sort()).toEqual(
+      [
+        ...ids.dashboards.map((id) => `PUT /api/v1/dashboards/${id}`),
+        ...ids.rules.map((id) => `PUT /api/v2/rules/${id}`),
+      ].sort(),
+    );
+    expect({
+      dashboards: signoz.dashboards.map((d) => d.id).sort(),
+      rules: signoz.rules.map((r) => r.id).sort(),
+    }).toEqual(ids);
+
+    expect(signoz.calls.length).toBeGreaterThan(0);
+    expect(signoz.calls.every((c) => c.apiKey === API_KEY)).toBe(true);
+  });
+
+  it('exits non-zero and says the API key was refused on a 401, sending nothing else', async () => {
+    const result = await runCli([], { ...env, SIGNOZ_API_KEY: 'not-the-key' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('the API key was refused');
+    expect(result.stderr).toContain('HTTP 401');
+    expect(result.stderr).toContain('6 of 6 definition(s) not sent');
+    expect(result.stderr).not.toContain('not-the-key');
+    expect(signoz.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET /api/v1/dashboards']);
+    expect(signoz.dashboards).toEqual([]);
+  });
+
+  it('--dry-run checks the files and sends nothing', async () => {
+    const result = await runCli(['--dry-run'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('dry run, 6 definition(s) valid, nothing sent');
+    expect(result.stdout).toMatch(
+      /^valid +alert +"Flowtrace: node failure ratio high" \(alerts\/node-error-rate\.json\)$/m,
+    );
+    expect(signoz.calls).toEqual([]);
+  });
+
+  it('--only alerts leaves the dashboards alone', async () => {
+    const result = await runCli(['--only', 'alerts'], env);
+    expect(result.code).toBe(0);
+    expect(new Set(signoz.calls.map((c) => c.path.replace(/\?.*/, '')))).toEqual(new Set(['/api/v2/rules']));
+    expect(signoz.rules).toHaveLength(4);
+  });
+
+  it('names the URL it could not reach when the connection is refused', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await runCli([], { ...env, SIGNOZ_URL: `http://127.0.0.1:${port}` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `cannot reach SigNoz at http://127.0.0.1:${port}/api/v1/dashboards (connection refused)`,
+    );
+  });
+
+  it('sends nothing while a file has a problem, naming the file and the path', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'signoz-cli-'));
+    try {
+      await cp(signozDir, dir, { recursive: true });
+      const rule = await fileJson('alerts/queue-wait.json');
+      rule.condition.thresholds.spec[0].op = 'greater';
+      await writeFile(path.join(dir, 'alerts', 'queue-wait.json'), JSON.stringify(rule));
+      const result = await runCli(['--dir', dir], env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('nothing sent');
+      expect(result.stderr).toContain('alerts/queue-wait.json: condition.thresholds.spec[0].op: ');
+      expect(signoz.calls).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to run without SIGNOZ_URL and SIGNOZ_API_KEY', async () => {
+    const result = await runCli([], {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('SIGNOZ_URL is not set');
+    expect(result.stderr).toContain('SIGNOZ_API_KEY is not set');
+  });
+});
+
+describe('provision()', () => {
+  let signoz: FakeSignoz;
+  beforeEach(async () => {
+    signoz = await startFakeSignoz({ apiKey: API_KEY });
+  });
+  afterEach(async () => {
+    await signoz.close();
+  });
+  const definitions = () => loadDefinitions({ dir: signozDir, catalogue: METRICS, only: 'alerts' });
+
+  it('pages through GET /api/v2/rules, so a rule past the first page is updated, not duplicated', async () => {
+    const client = new SignozClient({ baseUrl: signoz.url, apiKey: API_KEY, rulesPageSize: 10 });
+    for (let i = 0; i < 25; i++) await client.createRule({ alert: `someone else's rule ${i}` });
+    const defs = await definitions();
+    const report = await provision(defs, {}, { signoz: client });
+    expect(report.items.map((r) => r.action)).toEqual(['created', 'created', 'created', 'created']);
+    const again = await provision(defs, {}, { signoz: client });
+    expect(again.ok).toBe(true);
+    expect(again.items.map((r) => r.action)).toEqual(['updated', 'updated', 'updated', 'updated']);
+    expect(signoz.rules).toHaveLength(29);
+    expect(signoz.calls.some((c) => c.path === '/api/v2/rules?limit=10&offset=20')).toBe(true);
+  });
+
+  it('fails an item whose name SigNoz holds twice, and carries on with the rest', async () => {
+    const client = new SignozClient({ baseUrl: signoz.url, apiKey: API_KEY });
+    await client.createRule({ alert: 'Flowtrace: stalled jobs' });
+    await client.createRule({ alert: 'Flowtrace: stalled jobs' });
+    const report = await provision(await definitions(), {}, { signoz: client });
+    expect(report.ok).toBe(false);
+    const stalled = report.items.find((r) => r.name === 'Flowtrace: stalled jobs');
+    expect(stalled?.action).toBe('failed');
+    expect(stalled?.error).toContain('SigNoz has 2 alerts named "Flowtrace: stalled jobs"');
+    expect(report.items.filter((r) => r.action === 'created')).toHaveLength(3);
+  });
+
+  it("reports SigNoz's own message when it rejects a rule", async () => {
+    const client = new SignozClient({ baseUrl: signoz.url, apiKey: API_KEY });
+    const defs = await definitions();
+    const [first] = defs.alerts;
+    if (!first) throw new Error('no alert definitions');
+    const broken = { ...first, body: { ...first.body, alert: undefined } };
+    const report = await provision({ dashboards: [], alerts: [broken] }, {}, { signoz: client });
+    expect(report.items[0]).toMatchObject({
+      action: 'failed',
+      error: 'SigNoz answered HTTP 400 to POST /api/v2/rules: alert name is required',
+    });
+  });
+
+  it('fills SIGNOZ_ALERT_CHANNELS into thresholds that name no channel', async () => {
+    const client = new SignozClient({ baseUrl: signoz.url, apiKey: API_KEY });
+    await provision(await definitions(), { alertChannels: ['slack-oncall'] }, { signoz: client });
+    for (const { rule } of signoz.rules) {
+      const thresholds = (rule.condition as { thresholds: { spec: { channels: string[] }[] } }).thresholds
+        .spec;
+      expect(thresholds.map((t) => t.channels)).toEqual([['slack-oncall']]);
+    }
+  });
+});
