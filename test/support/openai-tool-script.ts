@@ -58,3 +58,9 @@ export function toolCallingScript(args: (toolName: string) => Record<string, unk
     return completion(body, { content: `answer after ${answered} tool results` }, 'stop');
   };
 }
+
+/** A plain chat completion answer for `request` (OpenAI wire format), optionally after a delay. */
+export function chatAnswer(request: RecordedRequest, text: string, delayMs = 0): FakeHttpResponse {
+  const response = completion(request.body as ChatBody, { content: text }, 'stop');
+  return { ...response, delayMs };
+}

@@ -32,8 +32,8 @@ export function parseEmbeddingsFromEnv(env: Readonly<Record<string, string | und
           provider,
           model: env.FLOWTRACE_EMBEDDINGS_MODEL,
           dimensions: env.FLOWTRACE_EMBEDDINGS_DIMENSIONS,
-          baseUrl: env.FLOWTRACE_EMBEDDINGS_BASE_URL ?? env.OPENAI_BASE_URL,
-          apiKey: env.FLOWTRACE_EMBEDDINGS_API_KEY ?? env.OPENAI_API_KEY,
+          baseUrl: env.FLOWTRACE_EMBEDDINGS_BASE_URL || env.OPENAI_BASE_URL,
+          apiKey: env.FLOWTRACE_EMBEDDINGS_API_KEY || env.OPENAI_API_KEY,
           batchSize: env.FLOWTRACE_EMBEDDINGS_BATCH_SIZE,
         }
       : { provider, dimensions: env.FLOWTRACE_EMBEDDINGS_DIMENSIONS };

@@ -1,0 +1,160 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chown, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+
+const run = promisify(execFile);
+
+/** A free TCP port on loopback (the OS picks it; tiny race with other processes, acceptable in tests). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what} did not come up within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface PrivateRedis {
+  readonly url: string;
+  /** Stops the server abruptly (its data is gone: no persistence). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port. */
+  start(): Promise<void>;
+  flushAll(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A redis-server of a test's own, on a free port, so that a test may FLUSHALL or restart it without
+ * touching the Redis other tests share.
+ */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const ping = async () => {
+    const client = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return (await client.ping()) === 'PONG';
+    } finally {
+      client.disconnect();
+    }
+  };
+  const start = async () => {
+    child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await waitFor(ping, `redis-server on ${port}`);
+  };
+  const kill = async () => {
+    const current = child;
+    if (!current || current.exitCode !== null) return;
+    const exited = new Promise((resolve) => current.once('exit', resolve));
+    current.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    kill,
+    start,
+    flushAll: async () => {
+      const client = new Redis({ port, host: '127.0.0.1' });
+      await client.flushall();
+      client.disconnect();
+    },
+    close: kill,
+  };
+}
+
+export interface PrivatePostgres {
+  readonly url: string;
+  /** `pg_ctl restart -m fast`: every connection is dropped, the server is back in about a second. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function postgresBin(tool: string): Promise<string> {
+  const versions = (await readdir('/usr/lib/postgresql')).sort((a, b) => Number(b) - Number(a));
+  const version = versions[0];
+  if (!version) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
+  return path.join('/usr/lib/postgresql', version, 'bin', tool);
+}
+
+/**
+ * A PostgreSQL cluster of a test's own (initdb into a temporary directory, trust auth, a free port), so
+ * that a test may restart the server without touching the one other tests share. Postgres refuses to run
+ * as root, so as root it runs as the `postgres` user.
+ */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'flowtrace-pg-'));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const { stdout } = await run('id', ['-u', 'postgres']);
+    const { stdout: gid } = await run('id', ['-g', 'postgres']);
+    await chown(dir, Number(stdout.trim()), Number(gid.trim()));
+  }
+  const pg = async (tool: string, args: string[]) => {
+    const binary = await postgresBin(tool);
+    return asRoot ? run('runuser', ['-u', 'postgres', '--', binary, ...args]) : run(binary, args);
+  };
+  const data = path.join(dir, 'data');
+  await pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  await pg('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', 'start']);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    restart: async () => {
+      await pg('pg_ctl', [
+        '-D',
+        data,
+        '-o',
+        options,
+        '-l',
+        path.join(dir, 'server.log'),
+        '-m',
+        'fast',
+        '-w',
+        'restart',
+      ]);
+    },
+    close: async () => {
+      await pg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
