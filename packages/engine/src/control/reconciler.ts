@@ -1,6 +1,6 @@
-import { extractCarrier, type Logger, withSpan } from '@flowtrace/telemetry';
+import { carrierSpanContext, type Logger, withSpan } from '@flowtrace/telemetry';
 import { isNodeType } from '@flowtrace/workflow';
-import type { Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Tracer, trace } from '@opentelemetry/api';
 import type { NodeDispatcher } from '../dispatch/node-dispatcher.ts';
 import { predecessorLinks } from '../dispatch/node-dispatcher.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
@@ -114,13 +114,27 @@ export class Reconciler {
     const workflow = await this.#deps.catalog.get(node.workflowId);
     if (!workflow) return false;
     const definition = workflow.node(node.nodeId);
-    // The re-drive continues the run's trace: its send span is a child of the dispatch stored in Postgres.
-    const parent = extractCarrier(node.carrier ?? undefined);
+    // The re-drive continues the run's trace under its invoke_workflow span, which always ends up exported;
+    // the dispatch it replaces (whose span a crashed process may never have exported) is linked.
+    const parent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: node.traceId,
+      spanId: node.runSpanId,
+      traceFlags: node.traceFlags,
+      isRemote: true,
+    });
+    const replaced = carrierSpanContext(node.carrier ?? undefined);
     const prepared = this.#deps.dispatcher.prepare(
       parent,
       { runId: node.runId, workflowId: node.workflowId, tenantId: node.tenantId },
       [
         {
+          ...(replaced
+            ? {
+                sendLinks: [
+                  { context: replaced, attributes: { 'flowtrace.link.type': 'replaced_dispatch' } },
+                ],
+              }
+            : {}),
           nodeId: node.nodeId,
           type: node.type,
           retry: retrySettingsFor(definition),

@@ -6,7 +6,7 @@ import {
   semconv,
 } from '@flowtrace/telemetry';
 import type { NodeType } from '@flowtrace/workflow';
-import { type Context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
+import { type Context, type Link, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, nodeJobId, queueNameFor } from '../queue/catalogue.ts';
 import type { NodeJob, NodeQueues } from '../queue/node-queues.ts';
@@ -21,6 +21,8 @@ export interface NodeToDispatch {
   links: { traceId: string; spanId: string; traceFlags: number }[];
   /** Set when the reconciler re-enqueues a node whose job was lost. */
   redriveReason?: string;
+  /** Links from the send span itself (a re-drive links to the dispatch it replaces). */
+  sendLinks?: Link[];
   /** Attempts BullMQ may still make (default: the node's maximum). */
   attempts?: number;
 }
@@ -67,6 +69,7 @@ export class NodeDispatcher {
         `send ${queueName}`,
         {
           kind: SpanKind.PRODUCER,
+          ...(node.sendLinks ? { links: node.sendLinks } : {}),
           attributes: {
             [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_BULLMQ,
             [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',

@@ -22,6 +22,9 @@ export interface StaleNode {
   carrier: TraceCarrier | null;
   workflowId: string;
   tenantId: string;
+  /** The run's trace and its `invoke_workflow` span. */
+  traceId: string;
+  runSpanId: string;
   traceFlags: number;
   maxAttempts: number;
   predecessors: { nodeId: string; traceId: string | null; spanId: string | null }[];
@@ -112,7 +115,7 @@ export class RunControlStore {
   }): Promise<StaleNode[]> {
     const rows = await this.#sql`
       select n.run_id, n.node_id, n.type, n.status, n.attempt, n.max_attempts, n.job_id, n.dispatch_carrier,
-             r.workflow_id, r.tenant_id, r.trace_flags,
+             r.workflow_id, r.tenant_id, r.trace_id, r.span_id as run_span_id, r.trace_flags,
              (select coalesce(jsonb_agg(jsonb_build_object(
                  'nodeId', p.node_id, 'traceId', p.trace_id, 'spanId', p.span_id)), '[]'::jsonb)
               from node_runs p where p.run_id = n.run_id and p.node_id = any(n.depends_on)) as predecessors
@@ -133,6 +136,8 @@ export class RunControlStore {
       carrier: r.dispatch_carrier,
       workflowId: r.workflow_id,
       tenantId: r.tenant_id,
+      traceId: r.trace_id,
+      runSpanId: r.run_span_id,
       traceFlags: r.trace_flags,
       maxAttempts: r.max_attempts,
       predecessors: r.predecessors,
