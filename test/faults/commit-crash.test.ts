@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_RECOVERY_ENV, orphans, stackClient } from '../support/stack-client.ts';
 
 /**
@@ -38,14 +38,23 @@ describe('crash between commit and enqueue', () => {
       config: { provider: 'simulated', model: 'sim-small', prompt: `step ${id}` },
     });
     const submitted = await client.api('POST', '/v1/runs', {
-      workflow: { name: 'commit-crash', nodes: [llm('first'), llm('left', ['first']), llm('right', ['first']), llm('last', ['left', 'right'])] },
+      workflow: {
+        name: 'commit-crash',
+        nodes: [
+          llm('first'),
+          llm('left', ['first']),
+          llm('right', ['first']),
+          llm('last', ['left', 'right']),
+        ],
+      },
     });
     const runId = submitted.body.runId as string;
     const crashed = stack.workers[0];
     const exit = await crashed?.exited;
     expect(exit?.code).toBe(137);
     // At the moment of the crash Postgres has `first` done and its successors queued, but Redis has no job.
-    const nodes = await db.handle.sql`select node_id, status from node_runs where run_id = ${runId} order by node_id`;
+    const nodes = await db.handle
+      .sql`select node_id, status from node_runs where run_id = ${runId} order by node_id`;
     expect(Object.fromEntries(nodes.map((n) => [n.node_id, n.status]))).toEqual({
       first: 'completed',
       last: 'pending',

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTargetServer, type TargetServer } from '@flowtrace/executors/testing';
 import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
 import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivatePostgres, startPrivatePostgres } from '../support/private-servers.ts';
 import { FAST_RECOVERY_ENV, stackClient, waitUntil } from '../support/stack-client.ts';
 
@@ -36,9 +36,23 @@ describe('Postgres restart mid-run', () => {
     const workflow = {
       name: 'pg-restart',
       nodes: [
-        { id: 'fetch', type: 'connector', config: { url: `${target.url}/step`, query: { run: '{{run.id}}', node: 'fetch' } } },
-        { id: 'think', type: 'llm', dependsOn: ['fetch'], config: { provider: 'simulated', model: 'sim-small', prompt: 'go' } },
-        { id: 'store', type: 'connector', dependsOn: ['think'], config: { url: `${target.url}/step`, query: { run: '{{run.id}}', node: 'store' } } },
+        {
+          id: 'fetch',
+          type: 'connector',
+          config: { url: `${target.url}/step`, query: { run: '{{run.id}}', node: 'fetch' } },
+        },
+        {
+          id: 'think',
+          type: 'llm',
+          dependsOn: ['fetch'],
+          config: { provider: 'simulated', model: 'sim-small', prompt: 'go' },
+        },
+        {
+          id: 'store',
+          type: 'connector',
+          dependsOn: ['think'],
+          config: { url: `${target.url}/step`, query: { run: '{{run.id}}', node: 'store' } },
+        },
       ],
     };
     const runIds: string[] = [];
@@ -56,10 +70,16 @@ describe('Postgres restart mid-run', () => {
         select run_id, type, node_id from event_logs where run_id = any(${runIds}) order by id`;
       for (const runId of runIds) {
         const ofRun = events.filter((e) => e.run_id === runId);
-        expect(ofRun.filter((e) => e.type === 'node.completed').map((e) => e.node_id).sort()).toEqual(['fetch', 'store', 'think']);
+        expect(
+          ofRun
+            .filter((e) => e.type === 'node.completed')
+            .map((e) => e.node_id)
+            .sort(),
+        ).toEqual(['fetch', 'store', 'think']);
         expect(ofRun.filter((e) => e.type === 'run.completed')).toHaveLength(1);
       }
-      const [costs] = await sql`select count(*)::int as n from model_cost_logs where run_id = any(${runIds}) and node_id = 'think'`;
+      const [costs] =
+        await sql`select count(*)::int as n from model_cost_logs where run_id = any(${runIds}) and node_id = 'think'`;
       expect(costs?.n).toBe(runIds.length);
     } finally {
       await sql.end();

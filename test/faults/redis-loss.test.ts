@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { startTargetServer, type TargetServer } from '@flowtrace/executors/testing';
 import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PrivateRedis, startPrivateRedis } from '../support/private-servers.ts';
 import { FAST_RECOVERY_ENV, stackClient, waitUntil } from '../support/stack-client.ts';
 
@@ -54,7 +54,9 @@ describe('Redis data loss mid-run', () => {
     for (const runId of runIds) {
       const run = await client.waitForRun(runId, 60_000);
       expect(run.status, JSON.stringify(run.nodes)).toBe('completed');
-      const calls = target.requests.filter((r) => r.path === '/step' && r.query.run === runId).map((r) => r.query.node);
+      const calls = target.requests
+        .filter((r) => r.path === '/step' && r.query.run === runId)
+        .map((r) => r.query.node);
       expect(calls.sort()).toEqual(['a', 'b', 'c', 'd']);
     }
   };

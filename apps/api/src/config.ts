@@ -1,4 +1,4 @@
-import { configError, envBoolean, infrastructureEnv } from '@flowtrace/engine';
+import { configError, envBoolean, infrastructureEnv } from '@flowtrace/engine/config';
 import { z } from 'zod';
 
 const apiEnvSchema = z.object({

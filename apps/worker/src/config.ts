@@ -1,4 +1,4 @@
-import { configError, infrastructureEnv } from '@flowtrace/engine';
+import { configError, infrastructureEnv } from '@flowtrace/engine/config';
 import { NODE_TYPES, type NodeType } from '@flowtrace/workflow';
 import { z } from 'zod';
 

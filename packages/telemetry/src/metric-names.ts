@@ -128,7 +128,15 @@ export const METRICS = {
     unit: 's',
     kind: 'histogram',
     description: 'Duration of model calls',
-    attributes: ['gen_ai.operation.name', 'gen_ai.provider.name', 'gen_ai.request.model', 'error.type'],
+    attributes: [
+      'gen_ai.operation.name',
+      'gen_ai.provider.name',
+      'gen_ai.request.model',
+      'gen_ai.response.model',
+      'error.type',
+      'server.address',
+      'server.port',
+    ],
   }),
   llmCost: spec({
     name: 'flowtrace.llm.cost',
@@ -143,7 +151,14 @@ export const METRICS = {
     unit: 's',
     kind: 'histogram',
     description: 'API request duration',
-    attributes: ['http.request.method', 'http.route', 'http.response.status_code'],
+    attributes: [
+      'http.request.method',
+      'http.route',
+      'http.response.status_code',
+      'url.scheme',
+      'network.protocol.version',
+      'error.type',
+    ],
     source: 'instrumentation',
   }),
   spansProcessed: spec({

@@ -225,6 +225,10 @@ export class NodeProcessor {
     const result = await this.#finish(attempt, 'completed', output, null);
     span.setAttribute(FlowtraceAttributes.NODE_STATUS, result.applied ? 'completed' : 'superseded');
     this.#recordAttempt(attempt, 'completed');
+    attempt.logger.debug(
+      { durationMs: Math.round(performance.now() - startedAt), applied: result.applied },
+      'node completed',
+    );
     await this.#afterCommit(attempt, result.prepared, result.finishedRun);
     return { kind: 'completed' };
   }

@@ -81,9 +81,10 @@ export class NodeWorkerPool {
         },
       });
       worker.on('error', (error) => this.#logger.error({ err: error, queue: worker.name }, 'worker error'));
-      worker.on('stalled', (jobId) =>
-        this.#logger.warn({ jobId, queue: worker.name }, 'job stalled; re-delivering'),
-      );
+      worker.on('stalled', (jobId) => {
+        this.#metrics.jobStalled(worker.name);
+        this.#logger.warn({ jobId, queue: worker.name }, 'job stalled; re-delivering');
+      });
       this.#workers.push(worker);
     }
   }
@@ -117,6 +118,8 @@ export class NodeWorkerPool {
       id: job.id ?? '',
       queueName: job.queueName,
       data: job.data,
+      // Queue wait is measured on first delivery only; a retry's wait would include its backoff.
+      readyAt: job.attemptsStarted <= 1 ? job.timestamp + (job.opts.delay ?? 0) : undefined,
     });
     switch (outcome.kind) {
       case 'completed':

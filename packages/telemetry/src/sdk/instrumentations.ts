@@ -3,6 +3,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 
 export type FastifyOtelPlugin = ReturnType<
@@ -33,6 +34,8 @@ export function createInstrumentations(options: { ignoredPaths: readonly string[
       dbStatementSerializer: (command) => command,
     }),
     new PinoInstrumentation(),
+    // Event loop delay and utilization, GC, V8 heap: the `nodejs.*` and `v8js.*` runtime metrics.
+    new RuntimeNodeInstrumentation(),
     fastify,
   ];
   return { instrumentations, fastifyPlugin: fastify.plugin() };

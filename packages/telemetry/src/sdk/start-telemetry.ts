@@ -54,6 +54,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     };
   }
 
+  // The SDK's own health metrics (spans processed and dropped, queue size) unless the operator says otherwise.
+  process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS ??= 'true';
   await registerEsmHooks();
   const ids = new PresetIdGenerator();
   const { instrumentations, fastifyPlugin } = createInstrumentations({
