@@ -236,6 +236,11 @@ describe('one trace per run across the API and the worker fleet', () => {
     expect(spans.some((s) => s.name === 'execute_tool order_status')).toBe(true);
     expect(spans.some((s) => s.name === 'retrieval policies')).toBe(true);
 
+    // Prompt and completion text stay off spans unless capture is opted in (it is not here).
+    const spanText = JSON.stringify(spans, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+    expect(spanText).not.toContain('My order is late');
+    expect(spans.some((s) => 'gen_ai.input.messages' in s.attributes)).toBe(false);
+
     // The connector's target (and the agent's tool target) received the run's trace context.
     const calls = target.requests.filter((r) => r.path === '/customers/c-1' || r.path === '/orders/o-77');
     expect(calls.length).toBe(2);

@@ -2,7 +2,7 @@ import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
 import { METRICS } from '@flowtrace/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orphans, stackClient } from '../support/stack-client.ts';
+import { must, orphans, stackClient } from '../support/stack-client.ts';
 
 /**
  * Metrics, logs and sampling across real processes exporting over OTLP/HTTP to a receiver on loopback:
@@ -63,7 +63,7 @@ describe('metrics, logs and sampling across processes', () => {
   });
 
   it('samples each run whole or not at all, and keeps trace ids on rows either way', async () => {
-    const receiver = stack.receiver!;
+    const receiver = must(stack.receiver, 'the local OTLP receiver');
     const runs = await Promise.all(
       runIds.map(async (id) => (await client.api('GET', `/v1/runs/${id}`)).body),
     );
@@ -101,7 +101,7 @@ describe('metrics, logs and sampling across processes', () => {
   });
 
   it("exports the catalogue's metrics with their units and attributes", async () => {
-    const receiver = stack.receiver!;
+    const receiver = must(stack.receiver, 'the local OTLP receiver');
     const expected = [
       METRICS.nodeDuration,
       METRICS.messagingProcessDuration,
@@ -161,7 +161,7 @@ describe('metrics, logs and sampling across processes', () => {
   });
 
   it('exports log records that carry the trace and span ids of the span they were written in', async () => {
-    const receiver = stack.receiver!;
+    const receiver = must(stack.receiver, 'the local OTLP receiver');
     const written = () =>
       receiver
         .logs()
