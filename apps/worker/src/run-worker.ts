@@ -57,10 +57,12 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
 
   const tracer = trace.getTracer('flowtrace-worker', VERSION);
   const meter = otelMetrics.getMeter('flowtrace-worker', VERSION);
+  const catalog = new WorkflowCatalog({ sql: database.sql });
   const suite = createExecutorSuite(loadExecutorsConfig(process.env), {
     tracer,
     meter,
     logger,
+    resolvePrompt: (ref) => catalog.llmNode(ref),
     ...(vectorDatabase ? { vectorSql: vectorDatabase.sql } : {}),
   });
 
@@ -91,7 +93,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
   const processor = new NodeProcessor(
     {
       store: new NodeStateStore({ sql: database.sql, tracer }),
-      catalog: new WorkflowCatalog({ sql: database.sql }),
+      catalog,
       executors: new ExecutorRegistry(suite.executors.filter((e) => config.kinds.includes(e.type))),
       dispatcher,
       runSpans: new DeferredRunSpans({ deferredSpans: telemetry.deferredSpans, metrics }),

@@ -89,7 +89,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
   const traceUrl = (traceId: string) => `${options.signozUrl.replace(/\/+$/, '')}/trace/${traceId}`;
   await app.register(async function v1Api(v1) {
     v1.addHook('onRequest', bearerAuth(deps.apiKeys));
-    workflowRoutes(v1, { repository: deps.repository });
+    workflowRoutes(v1, { repository: deps.repository, submitter: deps.submitter });
     runRoutes(v1, {
       repository: deps.repository,
       submitter: deps.submitter,

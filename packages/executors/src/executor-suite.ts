@@ -3,6 +3,7 @@ import type { Logger, NodeExecutor } from '@flowtrace/workflow';
 import type { Meter, Tracer } from '@opentelemetry/api';
 import { createAgentExecutor } from './agent/agent-executor.ts';
 import { createDefaultToolRunners } from './agent/default-tool-runners.ts';
+import type { WorkflowPromptResolver } from './agent/llm-tool-runner.ts';
 import { createConnectorExecutor } from './connector/connector-executor.ts';
 import { type CredentialStore, parseCredentialsFromEnv } from './connector/credentials.ts';
 import { GuardedHttpClient } from './connector/guarded-http-client.ts';
@@ -81,7 +82,14 @@ export interface ExecutorSuite {
  */
 export function createExecutorSuite(
   config: ExecutorsConfig,
-  deps: { tracer: Tracer; meter?: Meter; logger: Logger; vectorSql?: Sql },
+  deps: {
+    tracer: Tracer;
+    meter?: Meter;
+    logger: Logger;
+    vectorSql?: Sql;
+    /** Resolves agent `llm` tools that run another workflow's prompt (the worker reads its workflows). */
+    resolvePrompt?: WorkflowPromptResolver;
+  },
 ): ExecutorSuite {
   const providers = createProviderRegistry(config.providers, { logger: deps.logger });
   const pricing = createPricingTable({
@@ -97,7 +105,7 @@ export function createExecutorSuite(
   const tools = createDefaultToolRunners({
     http: { client: http, credentials: config.credentials },
     ...(vectorStore ? { rag: { store: vectorStore, embedders, pricing } } : {}),
-    llm,
+    llm: { ...llm, resolvePrompt: deps.resolvePrompt },
   });
   const executors = [
     createLlmExecutor({ ...llm, logger: deps.logger }),

@@ -1,5 +1,6 @@
 export { type AgentExecutorDeps, type AgentNodeOutput, createAgentExecutor } from './agent/agent-executor.ts';
 export { createDefaultToolRunners } from './agent/default-tool-runners.ts';
+export type { WorkflowPromptResolver } from './agent/llm-tool-runner.ts';
 export type { AgentToolRunner, AgentToolRunners } from './agent/tool-runner.ts';
 export { CONNECTOR_ATTRIBUTES, CONNECTOR_EVENTS } from './connector/attributes.ts';
 export { type ConnectorExecutorDeps, createConnectorExecutor } from './connector/connector-executor.ts';

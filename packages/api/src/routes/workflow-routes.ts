@@ -1,5 +1,5 @@
-import type { RunRepository, StoredWorkflow } from '@flowtrace/engine';
-import { FlowtraceError, parseWorkflowDefinition } from '@flowtrace/workflow';
+import type { RunRepository, RunSubmitter, StoredWorkflow } from '@flowtrace/engine';
+import { FlowtraceError } from '@flowtrace/workflow';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../auth/authenticate.ts';
@@ -20,7 +20,10 @@ function toResponse(workflow: StoredWorkflow) {
   };
 }
 
-export function workflowRoutes(app: FastifyInstance, deps: { repository: RunRepository }): void {
+export function workflowRoutes(
+  app: FastifyInstance,
+  deps: { repository: RunRepository; submitter: RunSubmitter },
+): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
 
   typed.post(
@@ -41,10 +44,9 @@ export function workflowRoutes(app: FastifyInstance, deps: { repository: RunRepo
       },
     },
     async function registerWorkflow(request, reply) {
-      const definition = parseWorkflowDefinition(request.body);
-      const { workflow, created } = await deps.repository.registerWorkflow(
+      const { workflow, created } = await deps.submitter.registerWorkflow(
         principalOf(request).tenantId,
-        definition,
+        request.body,
       );
       return reply.code(created ? 201 : 200).send(toResponse(workflow));
     },

@@ -11,6 +11,7 @@ import {
 /** A workflow version with the graph lookups execution needs, computed once. */
 export class CompiledWorkflow {
   readonly id: string;
+  readonly tenantId: string;
   readonly name: string;
   readonly version: number;
   readonly definition: WorkflowDefinition;
@@ -20,8 +21,15 @@ export class CompiledWorkflow {
   /** Nodes nothing depends on; their outputs are the run's output. */
   readonly sinks: readonly string[];
 
-  constructor(row: { id: string; name: string; version: number; definition: WorkflowDefinition }) {
+  constructor(row: {
+    id: string;
+    tenantId: string;
+    name: string;
+    version: number;
+    definition: WorkflowDefinition;
+  }) {
     this.id = row.id;
+    this.tenantId = row.tenantId;
     this.name = row.name;
     this.version = row.version;
     this.definition = row.definition;
@@ -85,14 +93,23 @@ export class WorkflowCatalog {
 
   async #load(workflowId: string): Promise<CompiledWorkflow | null> {
     const [row] = await this
-      .#sql`select id, name, version, definition from workflows where id = ${workflowId}`;
+      .#sql`select id, tenant_id, name, version, definition from workflows where id = ${workflowId}`;
     if (!row) return null;
     return new CompiledWorkflow({
       id: row.id,
+      tenantId: row.tenant_id,
       name: row.name,
       version: row.version,
       // Stored definitions were validated at registration; parsing again keeps types honest across upgrades.
       definition: parseWorkflowDefinition(row.definition),
     });
+  }
+
+  /** The config of an `llm` node of one of the tenant's workflows (for agent tools that run it). */
+  async llmNode(ref: { tenantId: string; workflowId: string; nodeId: string }) {
+    const workflow = await this.get(ref.workflowId).catch(() => null);
+    if (!workflow || workflow.tenantId !== ref.tenantId) return undefined;
+    const node = workflow.definition.nodes.find((n) => n.id === ref.nodeId);
+    return node?.type === 'llm' ? node.config : undefined;
   }
 }

@@ -60,8 +60,32 @@ export class RunSubmitter {
       if (!workflow) throw new FlowtraceError('not_found', `workflow ${request.workflowId} does not exist`);
       return workflow;
     }
-    const definition = parseWorkflowDefinition(request.workflow);
-    return (await this.#repository.registerWorkflow(tenantId, definition)).workflow;
+    return (await this.registerWorkflow(tenantId, request.workflow)).workflow;
+  }
+
+  /**
+   * Validates and stores a definition (a new version, or the latest one when unchanged). Agent tools that
+   * run another workflow's prompt must name an `llm` node of one of the tenant's workflows.
+   */
+  async registerWorkflow(tenantId: string, raw: unknown) {
+    const definition = parseWorkflowDefinition(raw);
+    for (const node of definition.nodes) {
+      if (node.type !== 'agent') continue;
+      for (const tool of node.config.tools) {
+        if (tool.type !== 'llm' || tool.workflowId === undefined) continue;
+        const target = await this.#repository.findWorkflow(tenantId, tool.workflowId);
+        const targetNode = target?.definition.nodes.find((n) => n.id === tool.nodeId);
+        if (targetNode?.type !== 'llm') {
+          throw new FlowtraceError(
+            'unknown_workflow_reference',
+            `node "${node.id}": tool "${tool.name}" refers to node "${tool.nodeId}" of workflow ${tool.workflowId}, ` +
+              (target ? `which has no llm node "${tool.nodeId}"` : 'which does not exist'),
+            { nodeId: node.id },
+          );
+        }
+      }
+    }
+    return this.#repository.registerWorkflow(tenantId, definition);
   }
 
   async submit(request: SubmitRunRequest): Promise<SubmitRunResult> {

@@ -123,7 +123,16 @@ export function createAgentExecutor(deps: AgentExecutorDeps): NodeExecutor<'agen
         messages.push({ role: 'system', content: render(config.system, scope, where) });
       }
       messages.push({ role: 'user', content: render(config.prompt, scope, where) });
-      const toolset = buildToolset(config.tools, where);
+      const resolved = new Map<string, Record<string, unknown>>();
+      for (const tool of config.tools) {
+        if (tool.type !== 'llm' || !deps.tools.llm.parameters) continue;
+        const parameters = await deps.tools.llm.parameters(tool, {
+          tenantId: ctx.tenantId,
+          nodeId: ctx.nodeId,
+        });
+        if (parameters) resolved.set(tool.name, parameters);
+      }
+      const toolset = buildToolset(config.tools, where, resolved);
       const provider = deps.providers.get(config.provider);
 
       const usage = new AgentUsage();

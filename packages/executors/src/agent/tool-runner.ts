@@ -33,6 +33,14 @@ export interface AgentToolContext {
  */
 export interface AgentToolRunner<T> {
   run(tool: T, args: Record<string, JsonValue>, ctx: AgentToolContext): Promise<JsonValue>;
+  /**
+   * The JSON Schema of the tool's arguments when the configuration does not give one and it must be
+   * looked up (an `llm` tool that runs another workflow's prompt). Called once per node attempt.
+   */
+  parameters?(
+    tool: T,
+    ctx: Pick<AgentToolContext, 'tenantId' | 'nodeId'>,
+  ): Promise<Record<string, unknown> | undefined>;
 }
 
 /** One runner per tool type, so that a worker composes the tools it can offer. */

@@ -31,7 +31,12 @@ export interface Toolset {
  * (the configured `parameters` for http and llm tools, `{ query: string }` for rag tools). Two tools
  * whose names collide on the wire are a definition error.
  */
-export function buildToolset(tools: readonly AgentTool[], where: { nodeId: string }): Toolset {
+export function buildToolset(
+  tools: readonly AgentTool[],
+  where: { nodeId: string },
+  /** Argument schemas looked up by the runners, by configured tool name. */
+  resolvedParameters: ReadonlyMap<string, Record<string, unknown>> = new Map(),
+): Toolset {
   const byWire = new Map<string, OfferedTool>();
   const byName = new Map<string, OfferedTool>();
   for (const tool of tools) {
@@ -47,7 +52,11 @@ export function buildToolset(tools: readonly AgentTool[], where: { nodeId: strin
     const offered: OfferedTool = {
       tool,
       wireName,
-      definition: { name: wireName, description: tool.description, parameters: parametersOf(tool) },
+      definition: {
+        name: wireName,
+        description: tool.description,
+        parameters: resolvedParameters.get(tool.name) ?? parametersOf(tool),
+      },
     };
     byWire.set(wireName, offered);
     byName.set(tool.name, offered);
@@ -70,7 +79,7 @@ function parametersOf(tool: AgentTool): Record<string, unknown> {
       required: ['query'],
     };
   }
-  return tool.parameters;
+  return tool.parameters ?? { type: 'object', properties: {} };
 }
 
 /**

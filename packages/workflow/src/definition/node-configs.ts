@@ -76,16 +76,48 @@ export const ragToolSchema = z.strictObject({
   topK: z.number().int().min(1).max(100).default(5),
 });
 
-export const llmToolSchema = z.strictObject({
-  ...toolBase,
-  type: z.literal('llm'),
-  provider: name,
-  model: z.string().min(1).max(200),
-  system: template.optional(),
-  /** Templates may read the model's arguments as `{{ args.<name> }}`. */
-  prompt: template.min(1),
-  parameters: jsonSchemaObject.default({ type: 'object', properties: {} }),
-});
+/**
+ * An LLM call as a tool: either its own prompt (provider, model, prompt over `args`), or the prompt of an
+ * `llm` node of another registered workflow (`workflowId` and `nodeId`; that prompt's `input.*` variables
+ * are the tool's arguments).
+ */
+export const llmToolSchema = z
+  .strictObject({
+    ...toolBase,
+    type: z.literal('llm'),
+    provider: name.optional(),
+    model: z.string().min(1).max(200).optional(),
+    system: template.optional(),
+    /** Templates may read the model's arguments as `{{ args.<name> }}`. */
+    prompt: template.min(1).optional(),
+    workflowId: z.uuid().optional(),
+    nodeId: z.string().min(1).max(64).optional(),
+    /** JSON Schema of the arguments; for a workflow's prompt, derived from its `input.*` variables by default. */
+    parameters: jsonSchemaObject.optional(),
+  })
+  .superRefine((tool, ctx) => {
+    const inline = tool.provider !== undefined || tool.model !== undefined || tool.prompt !== undefined;
+    const reference = tool.workflowId !== undefined || tool.nodeId !== undefined;
+    if (inline === reference) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `llm tool "${tool.name}" needs either provider, model and prompt, or workflowId and nodeId (not both)`,
+      });
+    } else if (
+      inline &&
+      (tool.provider === undefined || tool.model === undefined || tool.prompt === undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `llm tool "${tool.name}" needs provider, model and prompt together`,
+      });
+    } else if (reference && (tool.workflowId === undefined || tool.nodeId === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `llm tool "${tool.name}" needs workflowId and nodeId together`,
+      });
+    }
+  });
 
 export const agentToolSchema = z.discriminatedUnion('type', [httpToolSchema, ragToolSchema, llmToolSchema]);
 

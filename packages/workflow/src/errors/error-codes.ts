@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   unknown_dependency: 400,
   workflow_cycle: 400,
   unknown_template_reference: 400,
+  unknown_workflow_reference: 400,
   definition_too_large: 400,
   // Run requests
   invalid_request: 400,
