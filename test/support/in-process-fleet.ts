@@ -50,13 +50,17 @@ export async function startInProcessFleet(options: {
   workerOptions?: Partial<{ lockDurationMs: number; stalledIntervalMs: number; defaultTimeoutMs: number }>;
   /** Run the reconciler every 200 ms (queued grace 500 ms, heartbeat stale after 3 s). */
   reconciler?: boolean;
+  /** Another Redis (default: the shared one on 6379), e.g. a cluster. */
+  redis?: { url: string; cluster?: boolean };
 }): Promise<InProcessFleet> {
   const db = await createTestDatabase({ maxConnections: 10 });
   const prefix = `{ft-test-${randomUUID().slice(0, 8)}}`;
   const logger = createLogger({ name: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const tracer = trace.getTracer('flowtrace-test');
-  const producer = createRedis({ url: 'redis://127.0.0.1:6379', role: 'producer' });
-  const workerConnection = createRedis({ url: 'redis://127.0.0.1:6379', role: 'worker' });
+  const redisUrl = options.redis?.url ?? 'redis://127.0.0.1:6379';
+  const cluster = options.redis?.cluster ?? false;
+  const producer = createRedis({ url: redisUrl, cluster, role: 'producer' });
+  const workerConnection = createRedis({ url: redisUrl, cluster, role: 'worker' });
   const metrics = new FleetMetrics(otelMetrics.getMeter('flowtrace-test'));
   const queues = new NodeQueues({ connection: producer, prefix });
   const dispatcher = new NodeDispatcher({ queues, tracer, metrics });
@@ -156,9 +160,11 @@ export async function startInProcessFleet(options: {
       await pool.close(5_000);
       await app.close();
       await queues.close();
-      // Remove this test's BullMQ keys.
-      const keys = await producer.keys(`${prefix}:*`);
-      if (keys.length > 0) await producer.del(...keys);
+      // Remove this test's BullMQ keys (all in one hash slot, so one node holds them on a cluster too).
+      if (!cluster) {
+        const keys = await producer.keys(`${prefix}:*`);
+        if (keys.length > 0) await producer.del(...keys);
+      }
       await Promise.all([producer.quit(), workerConnection.quit()]);
       await db.drop();
     },

@@ -158,3 +158,76 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     },
   };
 }
+
+export interface PrivateRedisCluster {
+  /** Comma-separated seed URLs (REDIS_URL in cluster mode). */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** A three-primary Redis Cluster on free ports (redis-server --cluster-enabled, redis-cli --cluster create). */
+export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'flowtrace-cluster-'));
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const children = ports.map((port) =>
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'noeviction',
+        '--dir',
+        dir,
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
+  for (const port of ports) {
+    await waitFor(async () => {
+      const client = new Redis({
+        port,
+        host: '127.0.0.1',
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        return (await client.ping()) === 'PONG';
+      } finally {
+        client.disconnect();
+      }
+    }, `cluster node ${port}`);
+  }
+  await run('redis-cli', [
+    '--cluster',
+    'create',
+    ...ports.map((p) => `127.0.0.1:${p}`),
+    '--cluster-replicas',
+    '0',
+    '--cluster-yes',
+  ]);
+  await waitFor(async () => {
+    const { stdout } = await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info']);
+    return stdout.includes('cluster_state:ok');
+  }, 'cluster_state:ok');
+  return {
+    url: ports.map((p) => `redis://127.0.0.1:${p}`).join(','),
+    close: async () => {
+      for (const child of children) child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -36,7 +36,12 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
     prepare: config.DATABASE_PREPARE,
     applicationName: 'flowtrace-api',
   });
-  const redis = createRedis({ url: config.REDIS_URL, role: 'producer', connectionName: 'flowtrace-api' });
+  const redis = createRedis({
+    url: config.REDIS_URL,
+    cluster: config.REDIS_CLUSTER,
+    role: 'producer',
+    connectionName: 'flowtrace-api',
+  });
   redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
   await assertNoEviction(redis, (message) => logger.warn(message));
 

@@ -68,11 +68,13 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
 
   const producer = createRedis({
     url: config.REDIS_URL,
+    cluster: config.REDIS_CLUSTER,
     role: 'producer',
     connectionName: `${telemetry.serviceName}-producer`,
   });
   const consumer = createRedis({
     url: config.REDIS_URL,
+    cluster: config.REDIS_CLUSTER,
     role: 'worker',
     connectionName: telemetry.serviceName,
   });

@@ -32,7 +32,15 @@ export const infrastructureEnv = {
   VECTOR_DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   VECTOR_DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),
   /** The transport for node jobs. Its maxmemory-policy must be noeviction. */
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine(
+      (value) => value.split(',').every((seed) => url(['redis:', 'rediss:']).safeParse(seed.trim()).success),
+      'must be a redis:// or rediss:// URL (in cluster mode, a comma-separated list of seed nodes)',
+    ),
+  /** Redis Cluster (or cluster-mode managed Redis). Queue keys share the QUEUE_PREFIX hash tag. */
+  REDIS_CLUSTER: envBoolean.default(false),
   /**
    * Prefix of every BullMQ key. The braces make it a Redis Cluster hash tag, so each queue's keys land
    * in one slot, as BullMQ requires on a cluster.

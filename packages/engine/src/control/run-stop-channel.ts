@@ -1,5 +1,5 @@
 import type { Logger } from '@flowtrace/telemetry';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/redis-connection.ts';
 import type { RunSignals } from '../runtime/run-signals.ts';
 import { RunStoppedError } from '../runtime/stop-reasons.ts';
 
@@ -17,10 +17,10 @@ function channelName(prefix: string): string {
  * a worker that misses the message sees the run is over at its next heartbeat (see the node processor).
  */
 export class RunStopChannel {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #channel: string;
 
-  constructor(deps: { redis: Redis; prefix: string }) {
+  constructor(deps: { redis: RedisConnection; prefix: string }) {
     this.#redis = deps.redis;
     this.#channel = channelName(deps.prefix);
   }
@@ -31,7 +31,7 @@ export class RunStopChannel {
 
   /** Subscribes a worker: aborts this process's running nodes of each stopped run. Returns the unsubscriber. */
   static async subscribe(deps: {
-    redis: Redis;
+    redis: RedisConnection;
     prefix: string;
     signals: RunSignals;
     logger: Logger;

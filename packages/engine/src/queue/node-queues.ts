@@ -1,6 +1,6 @@
 import { NODE_TYPES, type NodeType } from '@flowtrace/workflow';
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-connection.ts';
 import { type NodeJobData, queueNameFor } from './catalogue.ts';
 
 export interface NodeJob {
@@ -14,11 +14,11 @@ export interface NodeJob {
  * carrier in the job data sets the consumer's parent, so BullMQ's `telemetry` option stays off.
  */
 export class NodeQueues {
-  readonly #connection: Redis;
+  readonly #connection: RedisConnection;
   readonly #prefix: string;
   readonly #queues = new Map<NodeType, Queue>();
 
-  constructor(options: { connection: Redis; prefix: string }) {
+  constructor(options: { connection: RedisConnection; prefix: string }) {
     this.#connection = options.connection;
     this.#prefix = options.prefix;
   }

@@ -1,7 +1,7 @@
 import type { Logger } from '@flowtrace/telemetry';
 import type { NodeType } from '@flowtrace/workflow';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/redis-connection.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, queueNameFor } from '../queue/catalogue.ts';
 import { backoffDelay } from '../queue/retry-settings.ts';
@@ -33,7 +33,7 @@ class RetryLaterError extends Error {
 
 /** One BullMQ `Worker` per node type this process consumes, all feeding the same `NodeProcessor`. */
 export class NodeWorkerPool {
-  readonly #connection: Redis;
+  readonly #connection: RedisConnection;
   readonly #processor: NodeProcessor;
   readonly #signals: RunSignals;
   readonly #logger: Logger;
@@ -43,7 +43,7 @@ export class NodeWorkerPool {
 
   constructor(
     deps: {
-      connection: Redis;
+      connection: RedisConnection;
       processor: NodeProcessor;
       signals: RunSignals;
       metrics: FleetMetrics;
