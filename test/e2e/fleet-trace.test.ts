@@ -5,17 +5,13 @@ import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
 import type { ReceivedSpan } from '@flowtrace/telemetry/receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolCallingScript } from '../support/openai-tool-script.ts';
+import { must, stackClient } from '../support/stack-client.ts';
 
 /**
  * The foundation's end-to-end test: the API and four worker processes (one per node type) as real child
  * processes on real Postgres and Redis, exporting over OTLP/HTTP to a receiver on loopback, with loopback
  * HTTP servers standing in for the LLM provider and the connector's target.
  */
-function must<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`missing ${what}`);
-  return value;
-}
-
 describe('one trace per run across the API and the worker fleet', () => {
   let db: TestDatabase;
   let vectorDb: EmbeddedPostgres;
@@ -23,44 +19,9 @@ describe('one trace per run across the API and the worker fleet', () => {
   let target: TargetServer;
   let stack: LocalStack;
 
-  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${stack.apiUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${stack.apiKey}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: response bodies are read field by field in assertions
-    return { status: response.status, body: (await response.json()) as Record<string, any> };
-  };
-  const waitForRun = async (runId: string) => {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const { body } = await api('GET', `/v1/runs/${runId}`);
-      if (['completed', 'failed', 'cancelled'].includes(body.status)) return body;
-      if (Date.now() > deadline)
-        throw new Error(`run ${runId} still ${body.status}: ${JSON.stringify(body)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
-  /** The run's spans, once invoke_workflow has arrived and no more spans trickle in. */
-  const traceOf = async (traceId: string): Promise<ReceivedSpan[]> => {
-    const receiver = must(stack.receiver, 'the local OTLP receiver');
-    const ofTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
-    await receiver.waitFor(() => ofTrace().some((s) => s.name.startsWith('invoke_workflow')), {
-      timeoutMs: 20_000,
-      message: `invoke_workflow of trace ${traceId}`,
-    });
-    let count = -1;
-    while (count !== ofTrace().length) {
-      count = ofTrace().length;
-      await new Promise((resolve) => setTimeout(resolve, 1_200));
-    }
-    return ofTrace();
-  };
+  let api: ReturnType<typeof stackClient>['api'];
+  let waitForRun: ReturnType<typeof stackClient>['waitForRun'];
+  let traceOf: ReturnType<typeof stackClient>['traceOf'];
 
   beforeAll(async () => {
     [db, vectorDb, provider, target] = await Promise.all([
@@ -83,6 +44,7 @@ describe('one trace per run across the API and the worker fleet', () => {
         FLOWTRACE_CONNECTOR_ALLOWED_HOSTS: '127.0.0.1',
       },
     });
+    ({ api, waitForRun, traceOf } = stackClient(stack));
     const ingest = await api('POST', '/v1/collections/policies/documents', {
       documents: [
         { source: 'late.md', content: 'Late deliveries get a 10% credit and a carrier status update.' },

@@ -25,6 +25,24 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   }
 }
 
+/** Whether a Redis server answers PING on this loopback port (one attempt, no retries). */
+async function pingRedis(port: number): Promise<boolean> {
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } finally {
+    client.disconnect();
+  }
+}
+
 export interface PrivateRedis {
   readonly url: string;
   /** Stops the server abruptly (its data is gone: no persistence). */
@@ -42,22 +60,7 @@ export interface PrivateRedis {
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
-  const ping = async () => {
-    const client = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } finally {
-      client.disconnect();
-    }
-  };
+  const ping = () => pingRedis(port);
   const start = async () => {
     child = spawn(
       'redis-server',
@@ -194,22 +197,7 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
     ),
   );
   for (const port of ports) {
-    await waitFor(async () => {
-      const client = new Redis({
-        port,
-        host: '127.0.0.1',
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      client.on('error', () => {});
-      try {
-        await client.connect();
-        return (await client.ping()) === 'PONG';
-      } finally {
-        client.disconnect();
-      }
-    }, `cluster node ${port}`);
+    await waitFor(() => pingRedis(port), `cluster node ${port}`);
   }
   await run('redis-cli', [
     '--cluster',

@@ -1,7 +1,8 @@
 import { PermanentNodeError, type RagTool } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
 import type { EmbedderRegistry } from '../rag/embedder.ts';
-import { type EmbeddingPricing, embeddingCallRecord } from '../rag/rag-executor.ts';
+import type { EmbeddingPricing } from '../rag/rag-executor.ts';
+import { retrieve } from '../rag/retrieve.ts';
 import type { VectorStore } from '../rag/vector-store.ts';
 import { ATTR_GEN_AI_DATA_SOURCE_ID } from '../semconv.ts';
 import type { AgentToolRunner } from './tool-runner.ts';
@@ -28,26 +29,15 @@ export function createRagToolRunner(deps: RagToolRunnerDeps): AgentToolRunner<Ra
         throw new PermanentNodeError('invalid_input', 'argument "query" must be a non-empty string', where);
       }
       trace.getActiveSpan()?.setAttribute(ATTR_GEN_AI_DATA_SOURCE_ID, tool.collection);
-      const collection = await deps.store.getCollection(ctx.tenantId, tool.collection);
-      if (collection === null) {
-        throw new PermanentNodeError('not_found', `collection "${tool.collection}" does not exist`, {
-          ...where,
-          details: { collection: tool.collection },
-        });
-      }
-      const embedder = deps.embedders.require(
-        collection.embeddingProvider,
-        collection.embeddingModel,
-        collection.name,
-      );
-      const { vectors } = await embedder.embed([query], {
+      const { collection, hits } = await retrieve(deps, {
+        tenantId: ctx.tenantId,
+        collection: tool.collection,
+        query,
+        topK: tool.topK,
         signal: ctx.signal,
-        onCall: (call) => ctx.ledger.recordModelCall(embeddingCallRecord(call, deps.pricing)),
+        ledger: ctx.ledger,
+        nodeId: ctx.nodeId,
       });
-      const vector = vectors[0];
-      if (vector === undefined) throw new Error('the embedder returned no vector for the query');
-      ctx.signal.throwIfAborted();
-      const hits = await deps.store.search(collection, vector, { topK: tool.topK });
       return {
         collection: collection.name,
         chunks: hits.map((h) => ({ content: h.content, score: h.score, source: h.source, title: h.title })),

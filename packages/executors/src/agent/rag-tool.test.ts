@@ -181,7 +181,10 @@ describe('agent rag tools', () => {
     expect(output).toMatchObject({ steps: 2, toolCalls: 1 });
     expect(steps[0]?.record).toMatchObject({
       isError: true,
-      observation: { error: 'collection "nope" does not exist' },
+      observation: {
+        error:
+          'collection "nope" does not exist for this tenant; ingest documents into it first (POST /v1/collections/nope/documents)',
+      },
     });
     const tool = telemetry.span('execute_tool search_handbook');
     expect(tool.status.code).toBe(SpanStatusCode.ERROR);

@@ -9,6 +9,7 @@ import {
 import { templateScope } from '../connector/template-scope.ts';
 import type { EmbedderRegistry, EmbeddingCall } from './embedder.ts';
 import { OFFLINE_EMBEDDER_PROVIDER } from './offline-embedder.ts';
+import { retrieve } from './retrieve.ts';
 import type { VectorStore } from './vector-store.ts';
 
 /** Prices an embeddings call; the llm folder's `PricingTable` fits. */
@@ -43,29 +44,15 @@ export function createRagExecutor(deps: RagExecutorDeps): NodeExecutor<'rag'> {
       if (query === '') {
         throw new PermanentNodeError('invalid_input', 'the rendered query is empty', where);
       }
-      const collection = await deps.store.getCollection(ctx.tenantId, config.collection);
-      if (collection === null) {
-        throw new PermanentNodeError(
-          'not_found',
-          `collection "${config.collection}" does not exist for this tenant; ingest documents into it first (POST /v1/collections/${config.collection}/documents)`,
-          { ...where, details: { collection: config.collection } },
-        );
-      }
-      const embedder = deps.embedders.require(
-        collection.embeddingProvider,
-        collection.embeddingModel,
-        collection.name,
-      );
-      const { vectors } = await embedder.embed([query], {
-        signal: ctx.signal,
-        onCall: (call) => ctx.ledger.recordModelCall(embeddingCallRecord(call, deps.pricing)),
-      });
-      const vector = vectors[0];
-      if (vector === undefined) throw new Error('the embedder returned no vector for the query');
-      ctx.signal.throwIfAborted();
-      const hits = await deps.store.search(collection, vector, {
+      const { collection, hits } = await retrieve(deps, {
+        tenantId: ctx.tenantId,
+        collection: config.collection,
+        query,
         topK: config.topK,
-        ...(config.filter === undefined ? {} : { filter: config.filter }),
+        filter: config.filter,
+        signal: ctx.signal,
+        ledger: ctx.ledger,
+        nodeId: ctx.nodeId,
       });
       ctx.logger.debug(
         { collection: collection.name, topK: config.topK, results: hits.length },

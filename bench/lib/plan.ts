@@ -1,0 +1,37 @@
+/**
+ * Workload sizes. The full plan fits the whole benchmark in about six minutes on 2 cores; the smoke plan
+ * runs every scenario with tiny counts (about a minute) to prove the harness works, not to measure.
+ */
+export interface BenchPlan {
+  reps: number;
+  rawBullmq: { jobs: number; concurrency: number };
+  fleet: { oneNodeRuns: number; chainRuns: number; chainLength: number; warmupRuns: number };
+  api: { seconds: number; connections: number; warmupSeconds: number };
+  dispatch: { chainRuns: number; perSecond: number; fanRuns: number; fanWidth: number };
+  collectorDown: { chainRuns: number; reps: number };
+  scaling: { workers: number[]; chainRuns: number; reps: number };
+  /** Worker concurrency (WORKER_CONCURRENCY), also the raw baseline's Worker concurrency. */
+  concurrency: number;
+}
+
+export const FULL_PLAN: BenchPlan = {
+  reps: 3,
+  rawBullmq: { jobs: 20_000, concurrency: 16 },
+  fleet: { oneNodeRuns: 800, chainRuns: 100, chainLength: 10, warmupRuns: 30 },
+  api: { seconds: 5, connections: 16, warmupSeconds: 2 },
+  dispatch: { chainRuns: 40, perSecond: 4, fanRuns: 10, fanWidth: 8 },
+  collectorDown: { chainRuns: 150, reps: 3 },
+  scaling: { workers: [1, 2, 4], chainRuns: 100, reps: 3 },
+  concurrency: 16,
+};
+
+export const SMOKE_PLAN: BenchPlan = {
+  reps: 1,
+  rawBullmq: { jobs: 500, concurrency: 16 },
+  fleet: { oneNodeRuns: 20, chainRuns: 3, chainLength: 10, warmupRuns: 0 },
+  api: { seconds: 1, connections: 4, warmupSeconds: 0 },
+  dispatch: { chainRuns: 4, perSecond: 10, fanRuns: 2, fanWidth: 4 },
+  collectorDown: { chainRuns: 4, reps: 1 },
+  scaling: { workers: [1, 2], chainRuns: 4, reps: 1 },
+  concurrency: 16,
+};
