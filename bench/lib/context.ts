@@ -24,6 +24,8 @@ export class BenchContext {
   readonly fleets: { name: string; pids: number[]; lossy: boolean }[] = [];
   readonly #lossy = new Set<BenchStack>();
   readonly #shared = new Map<boolean, BenchStack>();
+  /** Every fleet started and not yet stopped, for an emergency stop (timeout, Ctrl-C). */
+  readonly #live = new Set<BenchStack>();
   readonly #log: (line: string) => void;
 
   constructor(options: {
@@ -64,8 +66,17 @@ export class BenchContext {
 
   async release(stack: BenchStack): Promise<void> {
     if (this.smoke) return;
+    this.#live.delete(stack);
     await stack.stop();
     this.#record(stack);
+  }
+
+  /** Stops every fleet still running (after a failure or an interrupt). */
+  async stopEverything(): Promise<void> {
+    const live = [...this.#live];
+    this.#live.clear();
+    this.#shared.clear();
+    await Promise.all(live.map((s) => s.stop()));
   }
 
   /** Marks a fleet whose spans were dropped on purpose (scenario 5): not part of completeness. */
@@ -87,13 +98,15 @@ export class BenchContext {
   }
 
   async close(): Promise<void> {
+    for (const stack of this.#shared.values()) this.#live.delete(stack);
     await Promise.all([...this.#shared.values()].map((s) => s.stop()));
     for (const stack of this.#shared.values()) this.#record(stack);
     this.#shared.clear();
   }
 
-  #start(spec: StackSpec): Promise<BenchStack> {
-    return BenchStack.start({
+  async #start(spec: StackSpec): Promise<BenchStack> {
+    this.log(`  starting fleet ${spec.name} (${spec.traced ? 'traced' : 'untraced'}, ${spec.llmWorkers} llm worker(s))`);
+    const stack = await BenchStack.start({
       name: spec.name,
       traced: spec.traced,
       receiver: this.receiver,
@@ -102,6 +115,8 @@ export class BenchContext {
       env: { WORKER_CONCURRENCY: String(this.plan.concurrency), ...spec.env },
       ...(spec.workerEnv ? { workerEnv: spec.workerEnv } : {}),
     });
+    this.#live.add(stack);
+    return stack;
   }
 
   /** Analyses the traces of `runs` (the receiver then forgets its spans) and keeps the result for scenario 7. */

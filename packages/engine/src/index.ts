@@ -23,7 +23,12 @@ export {
   queueNameFor,
 } from './queue/catalogue.ts';
 export { type NodeJob, NodeQueues } from './queue/node-queues.ts';
-export { assertNoEviction, createRedis, type RedisConnection, type RedisConnectionOptions } from './queue/redis-connection.ts';
+export {
+  assertNoEviction,
+  createRedis,
+  type RedisConnection,
+  type RedisConnectionOptions,
+} from './queue/redis-connection.ts';
 export { backoffDelay, type NodeRetrySettings, retrySettingsFor } from './queue/retry-settings.ts';
 export { BufferedLedger } from './runtime/buffered-ledger.ts';
 export { DeferredRunSpans } from './runtime/deferred-run-spans.ts';

@@ -1,7 +1,7 @@
 import { NODE_TYPES, type NodeType } from '@flowtrace/workflow';
 import { type JobsOptions, Queue } from 'bullmq';
-import type { RedisConnection } from './redis-connection.ts';
 import { type NodeJobData, queueNameFor } from './catalogue.ts';
+import type { RedisConnection } from './redis-connection.ts';
 
 export interface NodeJob {
   type: NodeType;

@@ -46,7 +46,10 @@ export function createRedis(options: RedisConnectionOptions): RedisConnection {
  * any primary evicts); managed Redis services that forbid CONFIG pass with a warning, since the setting
  * cannot be read.
  */
-export async function assertNoEviction(redis: RedisConnection, warn: (message: string) => void): Promise<void> {
+export async function assertNoEviction(
+  redis: RedisConnection,
+  warn: (message: string) => void,
+): Promise<void> {
   const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
   for (const node of nodes) {
     let policy: string | undefined;

@@ -8,7 +8,6 @@ import {
 } from '@flowtrace/telemetry';
 import {
   FlowtraceError,
-  isFlowtraceError,
   isRetryable,
   type JsonValue,
   jsonByteLength,
@@ -26,11 +25,13 @@ import type { ClaimedNode, NodeStateStore } from '../store/node-state-store.ts';
 import { retryTransient } from '../store/retry-transient.ts';
 import type { FinishedRun, ReadyNode, StoredError } from '../store/types.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from '../store/workflow-catalog.ts';
+import { startHeartbeat } from './attempt-heartbeat.ts';
 import { BufferedLedger } from './buffered-ledger.ts';
 import type { DeferredRunSpans } from './deferred-run-spans.ts';
 import type { ExecutorRegistry } from './executor-registry.ts';
 import type { RunSignals } from './run-signals.ts';
 import { RunStoppedError, WorkerShutdownError } from './stop-reasons.ts';
+import { toStoredError } from './stored-error.ts';
 
 /** A job as the processor sees it (BullMQ-independent, for tests). */
 export interface NodeJobEnvelope {
@@ -212,7 +213,13 @@ export class NodeProcessor {
       startedAt,
     };
     const { controller, release } = this.#deps.signals.track(data.runId);
-    const heartbeat = this.#startHeartbeat(attempt, controller);
+    const heartbeat = startHeartbeat({
+      store: this.#deps.store,
+      ref: { runId: data.runId, nodeId: data.nodeId, attempt: claimed.attempt },
+      everyMs: this.#options.heartbeatMs,
+      controller,
+      logger: attempt.logger,
+    });
     let output: JsonValue;
     try {
       output = await this.#execute(attempt, controller);
@@ -258,27 +265,6 @@ export class NodeProcessor {
       });
     });
     return { ...result, prepared };
-  }
-
-  /**
-   * Renews the attempt's heartbeat in Postgres. When the attempt is no longer current (its run was
-   * cancelled or timed out, or it was superseded), the executor is aborted: cancellation reaches running
-   * nodes even if the cancel message on Redis was missed.
-   */
-  #startHeartbeat(attempt: Attempt, controller: AbortController): NodeJS.Timeout {
-    const { runId, nodeId } = attempt.data;
-    return setInterval(() => {
-      this.#deps.store
-        .heartbeat({ runId, nodeId, attempt: attempt.claimed.attempt })
-        .then((current) => {
-          if (!current && !controller.signal.aborted) {
-            controller.abort(
-              new RunStoppedError('cancelled', `node "${nodeId}" was stopped: its run is no longer running`),
-            );
-          }
-        })
-        .catch((error) => attempt.logger.warn({ err: error }, 'could not renew the node heartbeat'));
-    }, this.#options.heartbeatMs).unref();
   }
 
   async #execute(attempt: Attempt, controller: AbortController): Promise<JsonValue> {
@@ -478,18 +464,4 @@ export class NodeProcessor {
       'previous attempt was lost with its worker; running again',
     );
   }
-}
-
-/** The JSON stored on a failed node or run: our error code and message, never a stack. */
-export function toStoredError(error: unknown, nodeId: string): StoredError {
-  if (isFlowtraceError(error)) {
-    return {
-      code: error.code,
-      message: error.message,
-      nodeId,
-      ...(error.details ? { details: error.details } : {}),
-    };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: 'node_failed', message, nodeId };
 }

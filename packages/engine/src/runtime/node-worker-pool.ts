@@ -1,9 +1,9 @@
 import type { Logger } from '@flowtrace/telemetry';
 import type { NodeType } from '@flowtrace/workflow';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { RedisConnection } from '../queue/redis-connection.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, queueNameFor } from '../queue/catalogue.ts';
+import type { RedisConnection } from '../queue/redis-connection.ts';
 import { backoffDelay } from '../queue/retry-settings.ts';
 import type { NodeProcessor } from './node-processor.ts';
 import type { RunSignals } from './run-signals.ts';
