@@ -1,3 +1,4 @@
+export { OtlpReceiver, type OtlpReceiverOptions, type WaitForOptions } from './otlp-receiver.ts';
 export type {
   Attrs,
   AttrValue,
@@ -8,5 +9,4 @@ export type {
   ReceivedSpan,
   ReceivedSpanKind,
   ReceivedTemporality,
-} from './otlp-json.ts';
-export { OtlpReceiver, type OtlpReceiverOptions, type WaitForOptions } from './otlp-receiver.ts';
+} from './received-types.ts';

@@ -16,7 +16,7 @@ import type {
   OtlpSpanLink,
   OtlpSummaryDataPoint,
   OtlpTracesRequest,
-} from './otlp-json.ts';
+} from './otlp-model.ts';
 
 /**
  * A decoder for the OTLP protobuf messages the exporters send, written against the wire format so the

@@ -43,8 +43,8 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Attrs, AttrValue, ReceivedLogRecord, ReceivedMetric, ReceivedSpan } from './otlp-json.ts';
 import { OtlpReceiver } from './otlp-receiver.ts';
+import type { Attrs, AttrValue, ReceivedLogRecord, ReceivedMetric, ReceivedSpan } from './received-types.ts';
 
 type ExporterConfig = NonNullable<ConstructorParameters<typeof ProtoTraceExporter>[0]>;
 type Compression = NonNullable<ExporterConfig['compression']>;

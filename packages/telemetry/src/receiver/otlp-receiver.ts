@@ -2,18 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import {
-  flattenLogs,
-  flattenMetrics,
-  flattenTraces,
-  type OtlpLogsRequest,
-  type OtlpMetricsRequest,
-  type OtlpTracesRequest,
-  type ReceivedLogRecord,
-  type ReceivedMetric,
-  type ReceivedSpan,
-} from './otlp-json.ts';
+import { flattenLogs, flattenMetrics, flattenTraces } from './otlp-json.ts';
+import type { OtlpLogsRequest, OtlpMetricsRequest, OtlpTracesRequest } from './otlp-model.ts';
 import { decodeLogsRequest, decodeMetricsRequest, decodeTracesRequest } from './otlp-protobuf.ts';
+import type { ReceivedLogRecord, ReceivedMetric, ReceivedSpan } from './received-types.ts';
 
 const gunzipAsync = promisify(gunzip);
 
