@@ -24,16 +24,18 @@ import { completeness } from './scenarios/s7-completeness.ts';
  * for OTLP), prints the table, writes `bench/results/latest.json` and regenerates the results section of
  * `docs/benchmarks.md`.
  *
- *   npm run bench                 the full benchmark (about 6 minutes on 2 cores)
+ *   npm run bench                 the full benchmark (about 6–7 minutes on 2 cores)
  *   npm run bench -- --smoke      every scenario with tiny counts (about a minute); fails only if the harness breaks
  *   npm run bench -- --only 2,4   some scenarios (7 needs 2, 4 or 6); the docs are not touched
  *   npm run bench -- --no-doc     leave docs/benchmarks.md alone
+ *   npm run bench -- --profile    where the time goes: CPU profiles, Redis commands and SQL per node and per run
  */
 const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
     only: { type: 'string' },
     'no-doc': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
   },
 });
 
@@ -42,6 +44,28 @@ const RESULTS = path.join(ROOT, 'bench/results');
 const DOC = path.join(ROOT, 'docs/benchmarks.md');
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';
+
+if (values.profile) {
+  await mkdir(RESULTS, { recursive: true });
+  await rm(path.join(RESULTS, 'profiles'), { recursive: true, force: true });
+  const { profileFleet, renderProfile } = await import('./profile.ts');
+  const receiver = await ReceiverClient.start();
+  try {
+    const phases = await profileFleet({
+      receiver,
+      resultsDir: RESULTS,
+      log: console.log,
+      runs: 200,
+      apiSeconds: 5,
+    });
+    console.log(renderProfile(phases));
+    await writeFile(path.join(RESULTS, 'profile.json'), `${JSON.stringify(phases, null, 2)}\n`);
+    console.log('\nprofile: bench/results/profile.json, CPU profiles under bench/results/profiles/');
+  } finally {
+    await receiver.close();
+  }
+  process.exit(0);
+}
 
 const smoke = values.smoke;
 const plan = smoke ? SMOKE_PLAN : FULL_PLAN;
@@ -67,7 +91,7 @@ const results: BenchResults = {
 log(`flowtrace benchmark (${results.mode}) on ${results.machine.cores} cores, Node ${results.machine.node}`);
 
 const receiver = await ReceiverClient.start();
-const ctx = new BenchContext({ plan, smoke, receiver, logsDir: path.join(RESULTS, 'logs'), log });
+const ctx = new BenchContext({ plan, smoke, receiver, logsDir: path.join(RESULTS, 'logs'), redisUrl, log });
 
 // Bounded: a stuck scenario must not hold the machine (or CI) forever.
 const budgetMs = smoke ? 180_000 : 900_000;
@@ -86,12 +110,48 @@ process.once('SIGINT', () => void abort('interrupted', 130));
 process.once('SIGTERM', () => void abort('terminated', 143));
 
 const scenarios: { id: string; name: string; run: () => Promise<void> }[] = [
-  { id: '1', name: 'raw BullMQ', run: async () => void (results.s1 = await rawBullmq(ctx)) },
-  { id: '2', name: 'fleet throughput, traced vs untraced', run: async () => void (results.s2 = await fleetThroughput(ctx)) },
-  { id: '3', name: 'API submission', run: async () => void (results.s3 = await apiSubmission(ctx)) },
-  { id: '4', name: 'dispatch latency', run: async () => void (results.s4 = await dispatchLatency(ctx)) },
-  { id: '5', name: 'collector down', run: async () => void (results.s5 = await collectorDown(ctx)) },
-  { id: '6', name: 'horizontal scaling', run: async () => void (results.s6 = await scaling(ctx)) },
+  {
+    id: '1',
+    name: 'raw BullMQ',
+    run: async () => {
+      results.s1 = await rawBullmq(ctx);
+    },
+  },
+  {
+    id: '2',
+    name: 'fleet throughput, traced vs untraced',
+    run: async () => {
+      results.s2 = await fleetThroughput(ctx);
+    },
+  },
+  {
+    id: '3',
+    name: 'API submission',
+    run: async () => {
+      results.s3 = await apiSubmission(ctx);
+    },
+  },
+  {
+    id: '4',
+    name: 'dispatch latency',
+    run: async () => {
+      results.s4 = await dispatchLatency(ctx);
+    },
+  },
+  {
+    id: '5',
+    name: 'collector down',
+    run: async () => {
+      results.s5 = await collectorDown(ctx);
+    },
+  },
+  {
+    id: '6',
+    name: 'horizontal scaling',
+    run: async () => {
+      results.s6 = await scaling(ctx);
+    },
+  },
 ];
 
 try {
@@ -129,13 +189,18 @@ results.targets = checkTargets(results);
 const table = renderTable(results);
 const machine = renderMachine(results);
 log(`\n${machine}\n\n${table}\n`);
-for (const t of results.targets) if (!t.met) log(`target missed: ${t.label}: ${t.display} (target ${t.target})`);
+for (const t of results.targets)
+  if (!t.met) log(`target missed: ${t.label}: ${t.display} (target ${t.target})`);
 
-const file = path.join(RESULTS, smoke ? 'smoke.json' : 'latest.json');
+// A partial run (--only) never replaces the latest full results.
+const file = path.join(RESULTS, smoke ? 'smoke.json' : only ? 'partial.json' : 'latest.json');
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 log(`results: ${path.relative(ROOT, file)}`);
 
-const problems = [...results.errors.map((e) => `scenario ${e.scenario} failed`), ...sanityProblems(results, only)];
+const problems = [
+  ...results.errors.map((e) => `scenario ${e.scenario} failed`),
+  ...sanityProblems(results, only),
+];
 if (!smoke && !only && !values['no-doc'] && problems.length === 0) {
   try {
     const doc = await readFile(DOC, 'utf8');

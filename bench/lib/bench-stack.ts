@@ -21,11 +21,13 @@ export interface BenchStackOptions {
   /** `--kinds llm` worker processes to start with (0 for an API-only stack). */
   llmWorkers: number;
   env?: Record<string, string>;
+  /** Defaults to the shared Redis on 127.0.0.1:6379. */
+  redisUrl?: string;
   /** Extra environment for the worker processes only (e.g. `NODE_OPTIONS=--cpu-prof`). */
   workerEnv?: Record<string, string>;
 }
 
-export interface SubmittedRun extends RunExpectation {}
+export type SubmittedRun = RunExpectation;
 
 export interface DrainResult {
   runs: number;
@@ -75,6 +77,7 @@ export class BenchStack {
       const stack = await startLocalStack({
         dataDir: path.join(options.logsDir, options.name),
         databaseUrl: db.url,
+        ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
         otlpEndpoint: options.receiver.signalsEndpoint,
         queuePrefix: `{ftbench-${options.name}-${randomUUID().slice(0, 6)}}`,
         workers: Array.from({ length: options.llmWorkers }, () => ({
@@ -178,7 +181,10 @@ export class BenchStack {
   }
 
   /** Waits until every run is terminal; returns how many completed and failed. */
-  async waitForRuns(runs: readonly SubmittedRun[], timeoutMs: number): Promise<{ completed: number; failed: number }> {
+  async waitForRuns(
+    runs: readonly SubmittedRun[],
+    timeoutMs: number,
+  ): Promise<{ completed: number; failed: number }> {
     const ids = runs.map((r) => r.runId);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -189,7 +195,9 @@ export class BenchStack {
         from runs where id = any(${ids}::uuid[])`;
       if (row && row.open === 0 && row.completed + row.failed === ids.length) return row;
       if (Date.now() > deadline) {
-        throw new Error(`${this.name}: ${row?.open ?? '?'} of ${ids.length} runs still open after ${timeoutMs} ms`);
+        throw new Error(
+          `${this.name}: ${row?.open ?? '?'} of ${ids.length} runs still open after ${timeoutMs} ms`,
+        );
       }
       await sleep(25);
     }
@@ -221,7 +229,12 @@ export class BenchStack {
    * resume and time the fleet from the resume to the last run's `finished_at`. The workers are warm and
    * connected, every job is already waiting, and submission cost is excluded (it is scenario 3's).
    */
-  async drain(workflow: BenchWorkflow, count: number, timeoutMs = 120_000): Promise<DrainResult> {
+  async drain(
+    workflow: BenchWorkflow,
+    count: number,
+    options: { timeoutMs?: number; beforeResume?: () => Promise<void> } = {},
+  ): Promise<DrainResult> {
+    const timeoutMs = options.timeoutMs ?? 120_000;
     await this.#queue.pause();
     let submitted: SubmittedRun[];
     try {
@@ -230,6 +243,7 @@ export class BenchStack {
       await this.#queue.resume();
       throw error;
     }
+    await options.beforeResume?.();
     const before = this.sampleCpu();
     const resumedAt = Date.now();
     await this.#queue.resume();

@@ -18,6 +18,7 @@ export class BenchContext {
   readonly smoke: boolean;
   readonly receiver: ReceiverClient;
   readonly logsDir: string;
+  readonly redisUrl: string;
   /** Trace analyses of traced runs, by the phase that produced them (scenario 7 sums them). */
   readonly analyses: { label: string; analysis: Omit<TraceAnalysis, 'hops'> }[] = [];
   /** Traced fleets that were stopped, with their process ids; `lossy` ones had their collector down. */
@@ -33,12 +34,14 @@ export class BenchContext {
     smoke: boolean;
     receiver: ReceiverClient;
     logsDir: string;
+    redisUrl: string;
     log: (line: string) => void;
   }) {
     this.plan = options.plan;
     this.smoke = options.smoke;
     this.receiver = options.receiver;
     this.logsDir = options.logsDir;
+    this.redisUrl = options.redisUrl;
     this.#log = options.log;
   }
 
@@ -55,7 +58,11 @@ export class BenchContext {
     if (this.smoke) {
       let stack = this.#shared.get(spec.traced);
       if (!stack) {
-        stack = await this.#start({ ...spec, name: `smoke-${spec.traced ? 'traced' : 'untraced'}`, llmWorkers: 1 });
+        stack = await this.#start({
+          ...spec,
+          name: `smoke-${spec.traced ? 'traced' : 'untraced'}`,
+          llmWorkers: 1,
+        });
         this.#shared.set(spec.traced, stack);
       }
       if (spec.llmWorkers > stack.workers.length) await stack.scaleWorkers(spec.llmWorkers);
@@ -85,7 +92,8 @@ export class BenchContext {
   }
 
   #record(stack: BenchStack): void {
-    if (stack.traced) this.fleets.push({ name: stack.name, pids: stack.allPids(), lossy: this.#lossy.has(stack) });
+    if (stack.traced)
+      this.fleets.push({ name: stack.name, pids: stack.allPids(), lossy: this.#lossy.has(stack) });
   }
 
   /** Starts both smoke fleets at once (they are the smoke run's largest fixed cost). */
@@ -105,12 +113,15 @@ export class BenchContext {
   }
 
   async #start(spec: StackSpec): Promise<BenchStack> {
-    this.log(`  starting fleet ${spec.name} (${spec.traced ? 'traced' : 'untraced'}, ${spec.llmWorkers} llm worker(s))`);
+    this.log(
+      `  starting fleet ${spec.name} (${spec.traced ? 'traced' : 'untraced'}, ${spec.llmWorkers} llm worker(s))`,
+    );
     const stack = await BenchStack.start({
       name: spec.name,
       traced: spec.traced,
       receiver: this.receiver,
       logsDir: this.logsDir,
+      redisUrl: this.redisUrl,
       llmWorkers: spec.llmWorkers,
       env: { WORKER_CONCURRENCY: String(this.plan.concurrency), ...spec.env },
       ...(spec.workerEnv ? { workerEnv: spec.workerEnv } : {}),

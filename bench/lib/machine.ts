@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 
@@ -20,13 +21,22 @@ export interface MachineInfo {
 
 const require = createRequire(import.meta.url);
 
+/** A dependency's version, from its package.json next to its resolved entry point. */
 function packageVersion(name: string): string {
   try {
-    const main = require.resolve(`${name}/package.json`);
-    return (JSON.parse(readFileSync(main, 'utf8')) as { version: string }).version;
+    let dir = path.dirname(require.resolve(name));
+    while (dir !== path.dirname(dir)) {
+      const file = path.join(dir, 'package.json');
+      if (existsSync(file)) {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === name) return pkg.version ?? '?';
+      }
+      dir = path.dirname(dir);
+    }
   } catch {
-    return '?';
+    // not resolvable from here
   }
+  return '?';
 }
 
 /** The machine and the versions of what the benchmark ran on, read at run time. */

@@ -1,11 +1,12 @@
 /**
- * Workload sizes. The full plan fits the whole benchmark in about six minutes on 2 cores; the smoke plan
+ * Workload sizes. The full plan fits the whole benchmark in about seven minutes on 2 cores; the smoke plan
  * runs every scenario with tiny counts (about a minute) to prove the harness works, not to measure.
  */
 export interface BenchPlan {
   reps: number;
   rawBullmq: { jobs: number; concurrency: number };
-  fleet: { oneNodeRuns: number; chainRuns: number; chainLength: number; warmupRuns: number };
+  /** Scenario 2 takes more repetitions: its traced ÷ untraced ratio is the noisiest figure. */
+  fleet: { reps: number; oneNodeRuns: number; chainRuns: number; chainLength: number; warmupRuns: number };
   api: { seconds: number; connections: number; warmupSeconds: number };
   dispatch: { chainRuns: number; perSecond: number; fanRuns: number; fanWidth: number };
   collectorDown: { chainRuns: number; reps: number };
@@ -17,7 +18,7 @@ export interface BenchPlan {
 export const FULL_PLAN: BenchPlan = {
   reps: 3,
   rawBullmq: { jobs: 20_000, concurrency: 16 },
-  fleet: { oneNodeRuns: 800, chainRuns: 100, chainLength: 10, warmupRuns: 30 },
+  fleet: { reps: 5, oneNodeRuns: 1_000, chainRuns: 120, chainLength: 10, warmupRuns: 30 },
   api: { seconds: 5, connections: 16, warmupSeconds: 2 },
   dispatch: { chainRuns: 40, perSecond: 4, fanRuns: 10, fanWidth: 8 },
   collectorDown: { chainRuns: 150, reps: 3 },
@@ -28,7 +29,7 @@ export const FULL_PLAN: BenchPlan = {
 export const SMOKE_PLAN: BenchPlan = {
   reps: 1,
   rawBullmq: { jobs: 500, concurrency: 16 },
-  fleet: { oneNodeRuns: 20, chainRuns: 3, chainLength: 10, warmupRuns: 0 },
+  fleet: { reps: 1, oneNodeRuns: 20, chainRuns: 3, chainLength: 10, warmupRuns: 0 },
   api: { seconds: 1, connections: 4, warmupSeconds: 0 },
   dispatch: { chainRuns: 4, perSecond: 10, fanRuns: 2, fanWidth: 4 },
   collectorDown: { chainRuns: 4, reps: 1 },

@@ -28,6 +28,19 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/** Read and write system calls a process has made (`/proc/<pid>/io`); zeros when it is gone. */
+export function syscalls(pid: number): { reads: number; writes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return {
+      reads: Number(/syscr:\s+(\d+)/.exec(io)?.[1] ?? 0),
+      writes: Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? 0),
+    };
+  } catch {
+    return { reads: 0, writes: 0 };
+  }
+}
+
 /** User + system CPU time of a process, in milliseconds (0 when it is gone). */
 export function cpuMs(pid: number): number {
   try {

@@ -32,10 +32,15 @@ export class ReceiverClient {
   }
 
   static async start(): Promise<ReceiverClient> {
-    const child = fork(SCRIPT, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const child = fork(SCRIPT, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
     const endpoints = await new Promise<{ traces: string; signals: string }>((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`receiver process exited with ${code} before it was ready`)));
+      child.once('exit', (code) =>
+        reject(new Error(`receiver process exited with ${code} before it was ready`)),
+      );
       child.once('message', (message: { ready?: { traces: string; signals: string } }) => {
         if (message.ready) resolve(message.ready);
         else reject(new Error('receiver process sent an unexpected first message'));
@@ -85,6 +90,14 @@ export class ReceiverClient {
   /** Analyses the traces of `runs` among the spans held, then (by default) forgets every span. */
   analyze(runs: RunExpectation[], clear = true): Promise<TraceAnalysis> {
     return this.#call({ kind: 'analyze', runs, clear });
+  }
+
+  /**
+   * The highest V8 heap used (bytes, all spaces; from the runtime metrics every process exports) per process
+   * id since the last reset.
+   */
+  heapPeaks(reset: boolean): Promise<Record<string, number>> {
+    return this.#call({ kind: 'heapPeaks', reset });
   }
 
   clearSpans(): Promise<void> {

@@ -8,6 +8,7 @@ export type ReceiverRequest =
   | { kind: 'waitQuiet'; quietMs: number; timeoutMs: number }
   | { kind: 'analyze'; runs: RunExpectation[]; clear: boolean }
   | { kind: 'clearSpans' }
+  | { kind: 'heapPeaks'; reset: boolean }
   | { kind: 'spanNames' };
 
 /**

@@ -42,8 +42,8 @@ export function distribution(values: readonly number[]): Distribution {
     p50: percentile(values, 50),
     p90: percentile(values, 90),
     p99: percentile(values, 99),
-    max: values.reduce((a, b) => (b > a ? b : a), Number.NEGATIVE_INFINITY),
-    min: values.reduce((a, b) => (b < a ? b : a), Number.POSITIVE_INFINITY),
+    max: values.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY),
+    min: values.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY),
   };
 }
 

@@ -62,14 +62,17 @@ export interface TraceAnalysis {
 
 const ms = (nanos: bigint) => Number(nanos) / 1e6;
 
-export function analyzeTraces(spans: readonly ReceivedSpan[], runs: readonly RunExpectation[]): TraceAnalysis {
+export function analyzeTraces(
+  spans: readonly ReceivedSpan[],
+  runs: readonly RunExpectation[],
+): TraceAnalysis {
   const wanted = new Set(runs.map((r) => r.traceId));
   const byTrace = new Map<string, ReceivedSpan[]>();
   for (const span of spans) {
     if (!wanted.has(span.traceId)) continue;
-    let list = byTrace.get(span.traceId);
-    if (!list) byTrace.set(span.traceId, (list = []));
-    list.push(span);
+    const list = byTrace.get(span.traceId);
+    if (list) list.push(span);
+    else byTrace.set(span.traceId, [span]);
   }
   const result: TraceAnalysis = {
     runs: runs.length,
@@ -129,15 +132,19 @@ export function analyzeTraces(spans: readonly ReceivedSpan[], runs: readonly Run
   }
   result.spansPerRun = [...perSize].map(([nodes, counts]) => ({
     nodes,
-    min: Math.min(...counts),
-    max: Math.max(...counts),
+    min: counts.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY),
+    max: counts.reduce((a, b) => Math.max(a, b), 0),
     mean: counts.reduce((a, b) => a + b, 0) / counts.length,
   }));
   return result;
 }
 
 /** Every consumer whose parent is a `send` made inside another consumer: one queue hop between nodes. */
-function collectHops(trace: readonly ReceivedSpan[], ids: Map<string, ReceivedSpan>, out: DispatchHop[]): void {
+function collectHops(
+  trace: readonly ReceivedSpan[],
+  ids: Map<string, ReceivedSpan>,
+  out: DispatchHop[],
+): void {
   const children = new Map<string, ReceivedSpan[]>();
   for (const span of trace) {
     if (!span.parentSpanId) continue;
@@ -148,9 +155,9 @@ function collectHops(trace: readonly ReceivedSpan[], ids: Map<string, ReceivedSp
   for (const consumer of trace) {
     if (consumer.kind !== 'CONSUMER' || !consumer.parentSpanId) continue;
     const send = ids.get(consumer.parentSpanId);
-    if (!send || send.kind !== 'PRODUCER' || !send.parentSpanId) continue;
+    if (send?.kind !== 'PRODUCER' || !send.parentSpanId) continue;
     const predecessor = ids.get(send.parentSpanId);
-    if (!predecessor || predecessor.kind !== 'CONSUMER') continue;
+    if (predecessor?.kind !== 'CONSUMER') continue;
     const commit = (children.get(predecessor.spanId) ?? [])
       .filter((s) => s.name === 'TRANSACTION finish_node')
       .sort((a, b) => (a.endTimeUnixNano < b.endTimeUnixNano ? 1 : -1))[0];

@@ -1,6 +1,6 @@
 import { OtlpReceiver, type ReceivedMetric } from '@flowtrace/telemetry/receiver';
-import { analyzeTraces, type RunExpectation } from '../lib/trace-analysis.ts';
 import type { ReceiverRequest, SdkSpanCounts } from '../lib/receiver-protocol.ts';
+import { analyzeTraces, type RunExpectation } from '../lib/trace-analysis.ts';
 
 /**
  * The benchmark's collector, in a process of its own so that decoding OTLP costs CPU here and not in
@@ -17,6 +17,7 @@ import type { ReceiverRequest, SdkSpanCounts } from '../lib/receiver-protocol.ts
  */
 
 const PROCESSED = 'otel.sdk.processor.span.processed';
+const HEAP_USED = 'v8js.memory.heap.used';
 const QUEUE_SIZE = 'otel.sdk.processor.span.queue.size';
 
 const traces = await OtlpReceiver.start();
@@ -31,6 +32,9 @@ interface Series {
 }
 const processed = new Map<string, Series>();
 const queueSizes = new Map<string, number>();
+/** V8 heap used per process: the latest value per heap space, and the highest total seen since a reset. */
+const heapSpaces = new Map<string, Map<string, number>>();
+const heapPeak = new Map<string, number>();
 let metricPoints = 0;
 let logRecords = 0;
 
@@ -39,7 +43,15 @@ function fold(): void {
   logRecords += signals.logs().length;
   signals.clear();
   metricPoints += points.length;
-  for (const point of points) foldPoint(point);
+  const touched = new Set<string>();
+  for (const point of points) {
+    foldPoint(point);
+    if (point.name === HEAP_USED) touched.add(String(point.resource['process.pid'] ?? '?'));
+  }
+  for (const pid of touched) {
+    const total = [...(heapSpaces.get(pid)?.values() ?? [])].reduce((a, b) => a + b, 0);
+    heapPeak.set(pid, Math.max(heapPeak.get(pid) ?? 0, total));
+  }
 }
 
 function foldPoint(point: ReceivedMetric): void {
@@ -48,7 +60,8 @@ function foldPoint(point: ReceivedMetric): void {
   const pid = String(point.resource['process.pid'] ?? '?');
   const component = String(point.attributes['otel.component.name'] ?? '?');
   if (point.name === PROCESSED) {
-    const errorType = point.attributes['error.type'] === undefined ? '' : String(point.attributes['error.type']);
+    const errorType =
+      point.attributes['error.type'] === undefined ? '' : String(point.attributes['error.type']);
     const key = `${instance}|${component}|${errorType}`;
     const value = point.value ?? 0;
     const previous = processed.get(key);
@@ -63,6 +76,11 @@ function foldPoint(point: ReceivedMetric): void {
     } else if (!previous || point.timeUnixNano >= previous.time) {
       processed.set(key, { service, pid, errorType, value, time: point.timeUnixNano });
     }
+  } else if (point.name === HEAP_USED) {
+    const pid = String(point.resource['process.pid'] ?? '?');
+    const spaces = heapSpaces.get(pid) ?? new Map<string, number>();
+    spaces.set(String(point.attributes['v8js.heap.space.name'] ?? '?'), point.value ?? 0);
+    heapSpaces.set(pid, spaces);
   } else if (point.name === QUEUE_SIZE) {
     queueSizes.set(`${instance}|${component}`, point.value ?? 0);
   }
@@ -147,6 +165,12 @@ async function handle(request: ReceiverRequest): Promise<unknown> {
       const result = analyzeTraces(traces.spans(), request.runs as RunExpectation[]);
       if (request.clear) clearSpans();
       return result;
+    }
+    case 'heapPeaks': {
+      fold();
+      const peaks = Object.fromEntries(heapPeak);
+      if (request.reset) heapPeak.clear();
+      return peaks;
     }
     case 'clearSpans':
       clearSpans();

@@ -18,7 +18,18 @@ export async function rawBullmq(ctx: BenchContext): Promise<RawBullmqResult> {
   const { jobs, concurrency } = ctx.plan.rawBullmq;
   const out = await runJson<{ reps: { addPerSecond: number; processPerSecond: number }[] }>(
     SCRIPT,
-    ['--mode', 'drain', '--jobs', String(jobs), '--reps', String(ctx.plan.reps), '--concurrency', String(concurrency)],
+    [
+      '--mode',
+      'drain',
+      '--jobs',
+      String(jobs),
+      '--reps',
+      String(ctx.plan.reps),
+      '--concurrency',
+      String(concurrency),
+      '--redis-url',
+      ctx.redisUrl,
+    ],
     120_000,
   );
   if (out.reps.length !== ctx.plan.reps) throw new Error('raw BullMQ: missing repetitions');

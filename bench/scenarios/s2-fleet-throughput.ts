@@ -41,7 +41,9 @@ export function variant(reps: DrainSummary[]): VariantResult {
   return {
     nodesPerSecond: median(reps.map((r) => r.nodesPerSecond)),
     reps,
-    cpuMsPerNode: Object.fromEntries(components.map((c) => [c, median(reps.map((r) => r.cpuMsPerNode[c] ?? 0))])),
+    cpuMsPerNode: Object.fromEntries(
+      components.map((c) => [c, median(reps.map((r) => r.cpuMsPerNode[c] ?? 0))]),
+    ),
   };
 }
 
@@ -63,13 +65,14 @@ export async function fleetThroughput(ctx: BenchContext): Promise<FleetThroughpu
       { key: 'chain', workflow: chain(chainLength), runs: chainRuns },
     ];
     if (warmupRuns > 0) {
-      for (const stack of [traced, untraced]) for (const w of workloads) await stack.drain(w.workflow, warmupRuns);
+      for (const stack of [traced, untraced])
+        for (const w of workloads) await stack.drain(w.workflow, warmupRuns);
       await ctx.receiver.waitQuiet(1_200, 30_000);
       await ctx.receiver.clearSpans();
     }
     const drains = new Map<string, DrainSummary[]>();
     const hops: number[] = [];
-    for (let rep = 0; rep < ctx.plan.reps; rep++) {
+    for (let rep = 0; rep < ctx.plan.fleet.reps; rep++) {
       for (const w of workloads) {
         const order: BenchStack[] = rep % 2 === 0 ? [traced, untraced] : [untraced, traced];
         for (const stack of order) {

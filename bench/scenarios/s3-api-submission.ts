@@ -71,10 +71,19 @@ async function autocannon(stack: BenchStack, workflowId: string, seconds: number
   };
 }
 
-async function rawAdd(seconds: number, connections: number): Promise<SubmissionRep> {
+async function rawAdd(redisUrl: string, seconds: number, connections: number): Promise<SubmissionRep> {
   const out = await runJson<{ jobs: number; perSecond: number; p50Ms: number; p99Ms: number }>(
     RAW,
-    ['--mode', 'add', '--seconds', String(seconds), '--concurrency', String(connections)],
+    [
+      '--mode',
+      'add',
+      '--seconds',
+      String(seconds),
+      '--concurrency',
+      String(connections),
+      '--redis-url',
+      redisUrl,
+    ],
     (seconds + 30) * 1000,
   );
   return { perSecond: out.perSecond, p50Ms: out.p50Ms, p99Ms: out.p99Ms, requests: out.jobs, errors: 0 };
@@ -106,9 +115,13 @@ export async function apiSubmission(ctx: BenchContext): Promise<ApiSubmissionRes
     if (warmupSeconds > 0) {
       for (const stack of [traced, untraced])
         await autocannon(stack, ids.get(stack) as string, warmupSeconds, connections);
-      await rawAdd(warmupSeconds, connections);
+      await rawAdd(ctx.redisUrl, warmupSeconds, connections);
     }
-    const reps: Record<'traced' | 'untraced' | 'raw', SubmissionRep[]> = { traced: [], untraced: [], raw: [] };
+    const reps: Record<'traced' | 'untraced' | 'raw', SubmissionRep[]> = {
+      traced: [],
+      untraced: [],
+      raw: [],
+    };
     const kinds = ['traced', 'untraced', 'raw'] as const;
     for (let rep = 0; rep < ctx.plan.reps; rep++) {
       for (let i = 0; i < kinds.length; i++) {
@@ -116,7 +129,7 @@ export async function apiSubmission(ctx: BenchContext): Promise<ApiSubmissionRes
         const stack = kind === 'traced' ? traced : untraced;
         const result =
           kind === 'raw'
-            ? await rawAdd(seconds, connections)
+            ? await rawAdd(ctx.redisUrl, seconds, connections)
             : await autocannon(stack, ids.get(stack) as string, seconds, connections);
         if (result.errors > 0) ctx.log(`  s3 ${kind}: ${result.errors} errors or non-2xx answers`);
         reps[kind].push(result);

@@ -15,6 +15,8 @@ export interface CollectorPhase {
   /** Highest RSS of the worker process(es) and of the API while the phase ran, MB. */
   workerRssMaxMb: number;
   apiRssMaxMb: number;
+  /** Highest V8 heap used by the worker(s) in the phase (runtime metrics, every 2 s), MB. */
+  workerHeapMaxMb: number;
   /** SDK self-metric deltas over the phase (until the next phase starts), all processes. */
   spansExportedOk: number;
   spansFailed: number;
@@ -31,11 +33,17 @@ export interface CollectorDownResult {
   downNodesPerSecond: number;
   /** down ÷ up, medians of the same run. */
   ratio: number;
+  /** Highest worker RSS during the warm-up drains (same load, collector up), MB. */
   workerRssBaselineMb: number;
   workerRssMaxUpMb: number;
   workerRssMaxDownMb: number;
-  /** Highest worker RSS with the collector down minus the worker's RSS after warm-up. */
+  /** Highest worker RSS with the collector down minus the warm-up's highest. */
   workerRssGrowthMb: number;
+  /** The control: the same for the collector-up phases. */
+  workerRssGrowthUpMb: number;
+  workerHeapBaselineMb: number;
+  workerHeapMaxUpMb: number;
+  workerHeapMaxDownMb: number;
   failedRuns: number;
   /** Over the whole scenario, after recovery: every span the SDKs processed, and what became of it. */
   spans: {
@@ -69,29 +77,47 @@ export async function collectorDown(ctx: BenchContext): Promise<CollectorDownRes
   }, 100);
   try {
     await ctx.receiver.setTraceResponse(null);
-    if (ctx.plan.fleet.warmupRuns > 0) await stack.drain(workflow, ctx.plan.fleet.warmupRuns * 3);
+    const workerPids = () => stack.workers.map((w) => String(w.pid));
+    const heapOf = (peaks: Record<string, number>) =>
+      Math.max(0, ...workerPids().map((pid) => peaks[pid] ?? 0)) / MB;
+    // Warm-up under the same load with the collector up, until the worker's RSS stops rising (a
+    // high-water mark: V8 keeps the pages it grew into), so that what follows compares like with like.
+    await ctx.receiver.heapPeaks(true);
+    const warmups = ctx.smoke ? 1 : 6;
+    let plateau = 0;
+    for (let i = 0; i < warmups; i++) {
+      await stack.drain(workflow, chainRuns);
+      const grew = maxRss.worker - plateau;
+      plateau = maxRss.worker;
+      if (i >= 1 && grew < 10 * MB) break;
+    }
+    ctx.log(`  s5 warm-up: worker RSS ${(plateau / MB).toFixed(0)} MB`);
     await ctx.receiver.waitQuiet(1_200, 30_000);
     await ctx.receiver.clearSpans();
     await sleep(2_500); // one metrics export after the warm-up
-    const baselineRss = Math.max(...stack.workerRss());
+    const baselineRss = maxRss.worker;
+    const baselineHeap = heapOf(await ctx.receiver.heapPeaks(true));
     let previous: SdkSpanCounts = await ctx.receiver.sdkSpans();
     const start = previous;
     let previousReceived = (await ctx.receiver.stats()).spans;
     let previousRequests = (await ctx.receiver.stats()).traceRequests;
 
     const order: ('up' | 'down')[] = [];
-    for (let rep = 0; rep < reps; rep++) order.push(...(rep % 2 === 0 ? (['up', 'down'] as const) : (['down', 'up'] as const)));
+    for (let rep = 0; rep < reps; rep++)
+      order.push(...(rep % 2 === 0 ? (['up', 'down'] as const) : (['down', 'up'] as const)));
     const phases: CollectorPhase[] = [];
     const submitted: Record<'up' | 'down', SubmittedRun[]> = { up: [], down: [] };
     for (const state of order) {
       await ctx.receiver.setTraceResponse(state === 'down' ? 503 : null);
       maxRss.worker = 0;
       maxRss.api = 0;
+      await ctx.receiver.heapPeaks(true);
       const drain = await stack.drain(workflow, chainRuns);
       submitted[state].push(...drain.submitted);
       await sleep(2_500); // let a metrics export report the phase's spans
       const now = await ctx.receiver.sdkSpans();
       const stats = await ctx.receiver.stats();
+      const heap = heapOf(await ctx.receiver.heapPeaks(true));
       const failedByErrorType: Record<string, number> = {};
       for (const [type, count] of Object.entries(now.byErrorType)) {
         const delta = count - (previous.byErrorType[type] ?? 0);
@@ -104,6 +130,7 @@ export async function collectorDown(ctx: BenchContext): Promise<CollectorDownRes
         failedRuns: drain.failedRuns,
         workerRssMaxMb: maxRss.worker / MB,
         apiRssMaxMb: maxRss.api / MB,
+        workerHeapMaxMb: heap,
         spansExportedOk: now.ok - previous.ok,
         spansFailed: now.failed - previous.failed,
         failedByErrorType,
@@ -112,7 +139,7 @@ export async function collectorDown(ctx: BenchContext): Promise<CollectorDownRes
       });
       ctx.log(
         `  s5 collector ${state.padEnd(4)}: ${drain.nodesPerSecond.toFixed(0)} nodes/s, worker RSS max ` +
-          `${(maxRss.worker / MB).toFixed(0)} MB, spans ok ${now.ok - previous.ok}, failed ${now.failed - previous.failed}`,
+          `${(maxRss.worker / MB).toFixed(0)} MB (heap ${heap.toFixed(0)} MB), spans ok ${now.ok - previous.ok}, failed ${now.failed - previous.failed}`,
       );
       previous = now;
       previousReceived = stats.spans;
@@ -149,6 +176,7 @@ export async function collectorDown(ctx: BenchContext): Promise<CollectorDownRes
     const upMedian = median(up.map((p) => p.nodesPerSecond));
     const downMedian = median(down.map((p) => p.nodesPerSecond));
     const maxDown = Math.max(...down.map((p) => p.workerRssMaxMb));
+    const maxUp = Math.max(...up.map((p) => p.workerRssMaxMb));
     return {
       workload: `${chainRuns} runs of a ${workflow.nodes.length}-node chain per phase, drained at saturation`,
       refusal: 'trace endpoint answers HTTP 503 (retryable); metrics endpoint up',
@@ -157,9 +185,13 @@ export async function collectorDown(ctx: BenchContext): Promise<CollectorDownRes
       downNodesPerSecond: downMedian,
       ratio: ratio(downMedian, upMedian),
       workerRssBaselineMb: baselineRss / MB,
-      workerRssMaxUpMb: Math.max(...up.map((p) => p.workerRssMaxMb)),
+      workerRssMaxUpMb: maxUp,
       workerRssMaxDownMb: maxDown,
       workerRssGrowthMb: maxDown - baselineRss / MB,
+      workerRssGrowthUpMb: maxUp - baselineRss / MB,
+      workerHeapBaselineMb: baselineHeap,
+      workerHeapMaxUpMb: Math.max(...up.map((p) => p.workerHeapMaxMb)),
+      workerHeapMaxDownMb: Math.max(...down.map((p) => p.workerHeapMaxMb)),
       failedRuns: phases.reduce((total, p) => total + p.failedRuns, 0),
       spans: {
         processed: end.total - start.total,

@@ -183,4 +183,46 @@ describe('run lifecycle (in-process API and workers, real Postgres and Redis)', 
       .find((s) => s.name === 'invoke_workflow diamond' && s.spanContext().traceId === run.traceId);
     expect(invoke?.status.code).toBe(2);
   });
+
+  it('dispatches a join node exactly once when many predecessors finish together', async () => {
+    executions.length = 0;
+    const branches = Array.from({ length: 16 }, (_, i) => ({
+      id: `b${i}`,
+      type: 'connector',
+      dependsOn: ['split'],
+      config: { url: 'https://example.test/' },
+    }));
+    const wide = {
+      name: 'wide',
+      nodes: [
+        { id: 'split', type: 'llm', config: { provider: 'simulated', model: 'sim', prompt: 'go' } },
+        ...branches,
+        {
+          id: 'join',
+          type: 'llm',
+          dependsOn: branches.map((b) => b.id),
+          config: { provider: 'simulated', model: 'sim', prompt: 'done' },
+        },
+      ],
+    };
+    const runIds = await Promise.all(
+      Array.from(
+        { length: 6 },
+        async () =>
+          (
+            await fleet.app.inject({
+              method: 'POST',
+              url: '/v1/runs',
+              headers: auth(),
+              payload: { workflow: wide },
+            })
+          ).json().runId as string,
+      ),
+    );
+    for (const runId of runIds) expect((await fleet.waitForRun(runId)).status).toBe('completed');
+    expect(executions.filter((e) => e.nodeId === 'join')).toHaveLength(runIds.length);
+    const [row] = await fleet.db.handle.sql`
+      select count(*)::int as n from event_logs where run_id = any(${runIds}) and type = 'node.started' and node_id = 'join'`;
+    expect(row?.n).toBe(runIds.length);
+  });
 });

@@ -6,7 +6,16 @@ import {
   semconv,
 } from '@flowtrace/telemetry';
 import type { NodeType } from '@flowtrace/workflow';
-import { type Context, type Link, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  context,
+  type Link,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, nodeJobId, queueNameFor } from '../queue/catalogue.ts';
 import type { NodeJob, NodeQueues } from '../queue/node-queues.ts';
@@ -114,6 +123,22 @@ export class NodeDispatcher {
     return prepared;
   }
 
+  /**
+   * The part of a prepared dispatch for the nodes that became ready, with their consumer links. The spans
+   * of the others are left unended, so they are never exported.
+   */
+  select(prepared: PreparedDispatch, links: ReadonlyMap<string, NodeToDispatch['links']>): PreparedDispatch {
+    const selected: PreparedDispatch = { records: [], jobs: [], spans: [] };
+    prepared.jobs.forEach((job, index) => {
+      const nodeLinks = links.get(job.data.nodeId);
+      if (nodeLinks === undefined) return;
+      selected.jobs.push({ ...job, data: { ...job.data, links: nodeLinks } });
+      selected.records.push(prepared.records[index] as DispatchRecord);
+      selected.spans.push(prepared.spans[index] as Span);
+    });
+    return selected;
+  }
+
   /** Enqueues prepared jobs. On failure the spans record the error and the error is rethrown. */
   async send(prepared: PreparedDispatch): Promise<void> {
     if (prepared.jobs.length === 0) return;
@@ -121,7 +146,9 @@ export class NodeDispatcher {
     for (const job of prepared.jobs)
       perQueue.set(queueNameFor(job.type), (perQueue.get(queueNameFor(job.type)) ?? 0) + 1);
     try {
-      await this.#queues.addAll(prepared.jobs);
+      // The send spans time the enqueue; the Redis commands under them (BullMQ's Lua scripts) would
+      // repeat that, so they run outside any span and the ioredis instrumentation leaves them out.
+      await context.with(ROOT_CONTEXT, () => this.#queues.addAll(prepared.jobs));
       for (const [queue, count] of perQueue) this.#metrics?.jobsSent(queue, count);
     } catch (error) {
       for (const span of prepared.spans) recordSpanError(span, error);

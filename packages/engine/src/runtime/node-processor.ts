@@ -16,14 +16,14 @@ import {
   type WorkflowNode,
 } from '@flowtrace/workflow';
 import { type Context, context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
-import type { NodeDispatcher, NodeToDispatch, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
+import type { NodeDispatcher, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
 import { predecessorLinks } from '../dispatch/node-dispatcher.ts';
 import type { FleetMetrics, NodeOutcomeLabel } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, nodeJobSchema } from '../queue/catalogue.ts';
 import { backoffDelay, retrySettingsFor } from '../queue/retry-settings.ts';
 import type { ClaimedNode, NodeStateStore } from '../store/node-state-store.ts';
 import { retryTransient } from '../store/retry-transient.ts';
-import type { FinishedRun, ReadyNode, StoredError } from '../store/types.ts';
+import type { FinishedRun, StoredError } from '../store/types.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from '../store/workflow-catalog.ts';
 import { startHeartbeat } from './attempt-heartbeat.ts';
 import { BufferedLedger } from './buffered-ledger.ts';
@@ -250,21 +250,35 @@ export class NodeProcessor {
     output: JsonValue | null,
     error: StoredError | null,
   ) {
-    let prepared: PreparedDispatch[] = [];
-    const result = await retryTransient(() => {
-      prepared = [];
-      return this.#deps.store.finishNode({
+    const { data, claimed, workflow, node } = attempt;
+    // Dispatches for every successor, prepared before the write that decides which become ready.
+    const all = this.#deps.dispatcher.prepare(
+      attempt.ctx,
+      { runId: data.runId, workflowId: workflow.id, tenantId: claimed.tenantId },
+      workflow.successors(node.id).map((id) => {
+        const next = workflow.node(id);
+        return { nodeId: next.id, type: next.type, retry: retrySettingsFor(next), links: [] };
+      }),
+    );
+    const result = await retryTransient(() =>
+      this.#deps.store.finishNode({
         ...this.#ref(attempt),
         status,
         output,
         error,
         ledger: attempt.ledger.entries,
-        successors: attempt.workflow.successors(attempt.node.id),
-        sinks: attempt.workflow.sinks,
-        dispatch: (ready) => this.#prepare(attempt, ready, prepared),
-      });
-    });
-    return { ...result, prepared };
+        isSink: workflow.sinks.includes(node.id),
+        sinks: workflow.sinks,
+        dispatches: all.records,
+      }),
+    );
+    const links = new Map(
+      result.ready.map((r) => [
+        r.nodeId,
+        predecessorLinks(r.predecessors, data.nodeId, claimed.run.traceFlags),
+      ]),
+    );
+    return { ...result, prepared: [this.#deps.dispatcher.select(all, links)] };
   }
 
   async #execute(attempt: Attempt, controller: AbortController): Promise<JsonValue> {
@@ -392,26 +406,6 @@ export class NodeProcessor {
       traceId: spanContext.traceId,
       spanId: spanContext.spanId,
     };
-  }
-
-  #prepare(attempt: Attempt, ready: ReadyNode[], sink: PreparedDispatch[]) {
-    const { data, claimed, workflow } = attempt;
-    const nodes: NodeToDispatch[] = ready.map((r) => {
-      const next = workflow.node(r.nodeId);
-      return {
-        nodeId: next.id,
-        type: next.type,
-        retry: retrySettingsFor(next),
-        links: predecessorLinks(r.predecessors, data.nodeId, claimed.run.traceFlags),
-      };
-    });
-    const prepared = this.#deps.dispatcher.prepare(
-      attempt.ctx,
-      { runId: data.runId, workflowId: workflow.id, tenantId: claimed.tenantId },
-      nodes,
-    );
-    sink.push(prepared);
-    return prepared.records;
   }
 
   async #afterCommit(

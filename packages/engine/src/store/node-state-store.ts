@@ -1,9 +1,16 @@
-import type { Sql, Transaction } from '@flowtrace/db';
+import type { Sql } from '@flowtrace/db';
 import type { TraceCarrier } from '@flowtrace/telemetry';
 import type { Tracer } from '@opentelemetry/api';
 import { withDbSpan } from '../tracing/db-span.ts';
 import { FINISHED_RUN_COLUMNS, type FinishedRunRow, toFinishedRun } from './finished-run.ts';
-import { type EventRow, insertEvents, insertLedgerRows } from './ledger-rows.ts';
+import {
+  agentStepRows,
+  type EventRow,
+  eventRows,
+  insertEvents,
+  insertLedgerRows,
+  modelCallRows,
+} from './ledger-rows.ts';
 import type {
   FinishedRun,
   JsonValue,
@@ -50,16 +57,25 @@ export interface FinishNodeInput extends NodeRef {
   output: JsonValue | null;
   error: StoredError | null;
   ledger: LedgerEntries;
-  successors: readonly string[];
+  /** Whether this node is a sink: its output is part of the run's output. */
+  isSink: boolean;
   sinks: readonly string[];
-  /** Called inside the transaction with the successors that became ready; returns their dispatches. */
-  dispatch: (ready: ReadyNode[]) => DispatchRecord[];
+  /**
+   * A prepared dispatch for every successor. The statement stores the job id and carrier of those that
+   * become ready (their last dependency is this node); the others' are discarded.
+   */
+  dispatches: readonly DispatchRecord[];
 }
 
-export interface FinishNodeResult {
+export interface AttemptOutcome {
   /** False when the attempt was superseded (another attempt or a cancel got there first). */
   applied: boolean;
   finishedRun: FinishedRun | null;
+}
+
+export interface FinishNodeResult extends AttemptOutcome {
+  /** Successors that became ready, to enqueue now. */
+  ready: ReadyNode[];
 }
 
 export interface FailRunInput extends NodeRef {
@@ -200,60 +216,117 @@ export class NodeStateStore {
    * the run, completes the run when it was the last node, and marks ready successors queued.
    */
   finishNode(input: FinishNodeInput): Promise<FinishNodeResult> {
-    return withDbSpan(this.#tracer, `TRANSACTION finish_node`, () =>
-      this.#sql.begin(async (tx) => {
-        const updated = await tx`
+    const sql = this.#sql;
+    const isCompleted = input.status === 'completed';
+    const outputJson = input.output === null ? null : sql.json(input.output as never);
+    const costRows = modelCallRows(input, input.ledger);
+    const stepRows = agentStepRows(input, input.ledger);
+    const events: EventRow[] = [
+      this.#event(input, isCompleted ? 'node.completed' : 'node.failed', input.error),
+    ];
+    // One statement, so one round trip and no explicit transaction. Its parts run in this order: the run's
+    // row is locked first (run_update, an init plan of `successors`), then the successors' rows, the order
+    // every other writer of a run uses, so two predecessors finishing together cannot deadlock. Row locks
+    // make exactly one of them see a join node's last dependency go.
+    return withDbSpan(this.#tracer, 'UPDATE node_runs', async () => {
+      const [row] = await sql`
+        with node_update as (
           update node_runs
-          set status = ${input.status}, output = ${input.output === null ? null : tx.json(input.output as never)},
-              error = ${input.error === null ? null : tx.json(input.error as never)}, finished_at = now()
+          set status = ${input.status}, output = ${outputJson},
+              error = ${input.error === null ? null : sql.json(input.error as never)}, finished_at = now()
           where run_id = ${input.runId} and node_id = ${input.nodeId}
             and status = 'running' and attempt = ${input.attempt}
-          returning node_id`;
-        if (updated.length === 0) return { applied: false, finishedRun: null };
-
-        await insertLedgerRows(tx, input, input.ledger);
-        const events: EventRow[] = [
-          this.#event(input, input.status === 'completed' ? 'node.completed' : 'node.failed', input.error),
-        ];
-
-        const [run] = await tx`
-          update runs
-          set nodes_finished = nodes_finished + 1,
-              status = case when nodes_finished + 1 >= nodes_total then 'completed'::run_status else status end,
-              finished_at = case when nodes_finished + 1 >= nodes_total then now() else finished_at end,
-              output = case when nodes_finished + 1 >= nodes_total then (
-                select coalesce(jsonb_object_agg(node_id, output), '{}'::jsonb)
-                from node_runs where run_id = ${input.runId} and node_id = any(${input.sinks as string[]})
-                  and status = 'completed') else output end
-          where id = ${input.runId} and status = 'running'
-          returning ${tx(FINISHED_RUN_COLUMNS)}`;
-
-        let finishedRun: FinishedRun | null = null;
-        if (run && run.status === 'completed') {
-          finishedRun = toFinishedRun(run as unknown as FinishedRunRow);
-          events.push(this.#event({ ...input, nodeId: null, attempt: null }, 'run.completed', null));
-        } else if (run && input.successors.length > 0) {
-          const ready = await tx`
-            update node_runs s
-            set remaining_deps = s.remaining_deps - 1,
-                status = case when s.remaining_deps = 1 then 'queued'::node_status else s.status end,
-                queued_at = case when s.remaining_deps = 1 then now() else s.queued_at end
-            where s.run_id = ${input.runId} and s.node_id = any(${input.successors as string[]})
-              and s.status = 'pending'
-            returning s.node_id, s.type, s.remaining_deps,
-              (select coalesce(jsonb_agg(jsonb_build_object(
-                  'nodeId', p.node_id, 'traceId', p.trace_id, 'spanId', p.span_id)), '[]'::jsonb)
-               from node_runs p where p.run_id = s.run_id and p.node_id = any(s.depends_on)) as predecessors`;
-          const readyNodes: ReadyNode[] = ready
-            .filter((r) => r.remaining_deps === 0)
-            .map((r) => ({ nodeId: r.node_id, type: r.type, predecessors: r.predecessors }));
-          if (readyNodes.length > 0)
-            await this.#recordDispatches(tx, input.runId, input.dispatch(readyNodes));
-        }
-        await insertEvents(tx, events);
-        return { applied: true, finishedRun };
-      }),
-    );
+          returning node_id
+        ),
+        run_update as (
+          update runs r
+          set nodes_finished = r.nodes_finished + 1,
+              status = case when r.nodes_finished + 1 >= r.nodes_total then 'completed'::run_status else r.status end,
+              finished_at = case when r.nodes_finished + 1 >= r.nodes_total then now() else r.finished_at end,
+              output = case when r.nodes_finished + 1 >= r.nodes_total then (
+                -- Sink outputs as of this statement's snapshot, plus this node's own (not visible to it yet).
+                select coalesce(jsonb_object_agg(n.node_id, n.output), '{}'::jsonb)
+                  || case when ${input.isSink && isCompleted} then jsonb_build_object(${input.nodeId}::text, ${outputJson}::jsonb)
+                          else '{}'::jsonb end
+                from node_runs n
+                where n.run_id = ${input.runId} and n.node_id = any(${input.sinks as string[]})
+                  and n.node_id <> ${input.nodeId} and n.status = 'completed') else r.output end
+          where r.id = ${input.runId} and r.status = 'running' and exists (select 1 from node_update)
+          returning r.id, r.tenant_id, r.workflow_id, r.status, r.error, r.trace_id, r.span_id, r.parent_span_id,
+            r.trace_flags, r.trace_state, r.created_at, r.finished_at
+        ),
+        successors as (
+          update node_runs s
+          set remaining_deps = s.remaining_deps - 1,
+              status = case when s.remaining_deps = 1 then 'queued'::node_status else s.status end,
+              queued_at = case when s.remaining_deps = 1 then now() else s.queued_at end,
+              job_id = case when s.remaining_deps = 1 then d."jobId" else s.job_id end,
+              dispatch_carrier = case when s.remaining_deps = 1 then d.carrier else s.dispatch_carrier end
+          from jsonb_to_recordset(${sql.json(input.dispatches as never)}) as d("nodeId" text, "jobId" text, carrier jsonb)
+          where s.run_id = ${input.runId} and s.node_id = d."nodeId" and s.status = 'pending'
+            and exists (select 1 from run_update where status = 'running')
+          returning s.node_id, s.type, s.remaining_deps,
+            (select coalesce(jsonb_agg(jsonb_build_object(
+                'nodeId', p.node_id, 'traceId', p.trace_id, 'spanId', p.span_id)), '[]'::jsonb)
+             from node_runs p where p.run_id = s.run_id and p.node_id = any(s.depends_on)) as predecessors
+        ),
+        costs as (
+          insert into model_cost_logs (run_id, tenant_id, node_id, attempt, call_index, operation, provider,
+            request_model, response_model, response_id, input_tokens, output_tokens, cached_input_tokens,
+            reasoning_tokens, cost_usd, pricing_version, latency_ms, finish_reason, trace_id, span_id)
+          select run_id, tenant_id, node_id, attempt, call_index, operation, provider, request_model,
+            response_model, response_id, input_tokens, output_tokens, cached_input_tokens, reasoning_tokens,
+            cost_usd, pricing_version, latency_ms, finish_reason, trace_id, span_id
+          from jsonb_to_recordset(${sql.json(costRows as never)}) as c(run_id uuid, tenant_id uuid, node_id text,
+            attempt int, call_index int, operation text, provider text, request_model text, response_model text,
+            response_id text, input_tokens int, output_tokens int, cached_input_tokens int, reasoning_tokens int,
+            cost_usd numeric, pricing_version text, latency_ms int, finish_reason text, trace_id text, span_id text)
+          where exists (select 1 from node_update)
+          on conflict do nothing
+        ),
+        steps as (
+          insert into agent_trace_history (run_id, tenant_id, node_id, attempt, step, thought, tool_name,
+            tool_call_id, tool_input, observation, is_error, input_tokens, output_tokens, trace_id, span_id)
+          select run_id, tenant_id, node_id, attempt, step, thought, tool_name, tool_call_id, tool_input,
+            observation, is_error, input_tokens, output_tokens, trace_id, span_id
+          from jsonb_to_recordset(${sql.json(stepRows as never)}) as a(run_id uuid, tenant_id uuid, node_id text,
+            attempt int, step int, thought text, tool_name text, tool_call_id text, tool_input jsonb,
+            observation jsonb, is_error boolean, input_tokens int, output_tokens int, trace_id text, span_id text)
+          where exists (select 1 from node_update)
+          on conflict do nothing
+        ),
+        events as (
+          insert into event_logs (run_id, tenant_id, node_id, attempt, type, message, data, dedupe_key, trace_id, span_id)
+          select e.run_id, e.tenant_id, e.node_id, e.attempt, e.type, e.message, e.data, e.dedupe_key, e.trace_id, e.span_id
+          from jsonb_to_recordset(${sql.json(eventRows(events) as never)}) as e(run_id uuid, tenant_id uuid,
+            node_id text, attempt int, type text, message text, data jsonb, dedupe_key text, trace_id text, span_id text)
+          where exists (select 1 from node_update)
+          union all
+          select r.id, r.tenant_id, null, null, 'run.completed', null, null, 'run.completed::',
+            ${input.traceId}::text, ${input.spanId}::text
+          from run_update r where r.status = 'completed'
+          on conflict do nothing
+        )
+        select exists (select 1 from node_update) as applied,
+               (select row_to_json(r) from run_update r where r.status = 'completed') as finished,
+               (select coalesce(jsonb_agg(jsonb_build_object(
+                   'nodeId', s.node_id, 'type', s.type, 'predecessors', s.predecessors)), '[]'::jsonb)
+                from successors s where s.remaining_deps = 0) as ready`;
+      const finished = row?.finished as
+        | (Omit<FinishedRunRow, 'created_at' | 'finished_at'> & { created_at: string; finished_at: string })
+        | null;
+      return {
+        applied: row?.applied === true,
+        finishedRun: finished
+          ? toFinishedRun({
+              ...finished,
+              created_at: new Date(finished.created_at),
+              finished_at: new Date(finished.finished_at),
+            })
+          : null,
+        ready: (row?.ready ?? []) as ReadyNode[],
+      };
+    });
   }
 
   /** Records a failed attempt that will be retried: the node goes back to queued with the error. */
@@ -276,7 +349,7 @@ export class NodeStateStore {
   }
 
   /** Records a failed node that fails its run: the run ends failed and its waiting nodes are skipped. */
-  failRun(input: FailRunInput): Promise<FinishNodeResult> {
+  failRun(input: FailRunInput): Promise<AttemptOutcome> {
     return withDbSpan(this.#tracer, 'TRANSACTION fail_run', () =>
       this.#sql.begin(async (tx) => {
         const updated = await tx`
@@ -308,19 +381,6 @@ export class NodeStateStore {
         return { applied: true, finishedRun };
       }),
     );
-  }
-
-  async #recordDispatches(tx: Transaction, runId: string, dispatches: DispatchRecord[]): Promise<void> {
-    if (dispatches.length === 0) return;
-    const rows = dispatches.map((d) => ({
-      node_id: d.nodeId,
-      job_id: d.jobId,
-      carrier: JSON.stringify(d.carrier),
-    }));
-    await tx`
-      update node_runs n set job_id = v.job_id, dispatch_carrier = v.carrier::jsonb
-      from (values ${tx(rows.map((r) => [r.node_id, r.job_id, r.carrier]))}) as v(node_id, job_id, carrier)
-      where n.run_id = ${runId} and n.node_id = v.node_id`;
   }
 
   #event(

@@ -2,10 +2,10 @@ import type { Sql } from '@flowtrace/db';
 import type { JsonValue, WorkflowDefinition } from '@flowtrace/workflow';
 import type { Tracer } from '@opentelemetry/api';
 import { withDbSpan } from '../tracing/db-span.ts';
-import { insertEvents } from './ledger-rows.ts';
+import { eventRows } from './ledger-rows.ts';
 import type { DispatchRecord } from './node-state-store.ts';
 import { sha256, stableStringify } from './stable-json.ts';
-import type { ReadyNode, RunTraceIdentity, StoredError } from './types.ts';
+import type { RunTraceIdentity, StoredError } from './types.ts';
 
 export interface StoredWorkflow {
   id: string;
@@ -92,19 +92,33 @@ export interface EventView {
 export class RunRepository {
   readonly #sql: Sql;
   readonly #tracer: Tracer;
+  readonly #workflows = new Map<string, StoredWorkflow>();
 
   constructor(deps: { sql: Sql; tracer: Tracer }) {
     this.#sql = deps.sql;
     this.#tracer = deps.tracer;
   }
 
-  findWorkflow(tenantId: string, workflowId: string): Promise<StoredWorkflow | null> {
+  /** A workflow version of the tenant's. Versions never change, so each is read from Postgres once. */
+  async findWorkflow(tenantId: string, workflowId: string): Promise<StoredWorkflow | null> {
+    const cached = this.#workflows.get(workflowId);
+    if (cached) return cached.tenantId === tenantId ? cached : null;
     return withDbSpan(this.#tracer, 'SELECT workflows', async () => {
       const [row] = await this.#sql`
         select id, tenant_id, name, version, definition, created_at from workflows
         where id = ${workflowId} and tenant_id = ${tenantId}`;
-      return row ? toWorkflow(row) : null;
+      if (!row) return null;
+      return this.#remember(toWorkflow(row));
     });
+  }
+
+  #remember(workflow: StoredWorkflow): StoredWorkflow {
+    if (this.#workflows.size >= 1_000) {
+      const oldest = this.#workflows.keys().next().value;
+      if (oldest !== undefined) this.#workflows.delete(oldest);
+    }
+    this.#workflows.set(workflow.id, workflow);
+    return workflow;
   }
 
   /**
@@ -139,77 +153,83 @@ export class RunRepository {
   }
 
   /**
-   * Creates a run and all its node rows in one transaction, the roots already queued with their dispatch
-   * (from `dispatch`, called inside the transaction). A repeated idempotency key returns the existing run.
+   * Creates a run and all its node rows, the roots queued with their dispatches, and its `run.queued`
+   * event, in one statement (atomic, one round trip). A repeated idempotency key returns the existing run.
    */
-  createRun(run: NewRun, dispatch: (roots: ReadyNode[]) => DispatchRecord[]): Promise<CreateRunResult> {
-    return withDbSpan(this.#tracer, 'TRANSACTION create_run', () =>
-      this.#sql.begin(async (tx) => {
-        const [inserted] = await tx`
+  createRun(run: NewRun, dispatches: readonly DispatchRecord[]): Promise<CreateRunResult> {
+    const sql = this.#sql;
+    const records = new Map(dispatches.map((r) => [r.nodeId, r]));
+    const nodes = run.nodes.map((n) => {
+      const record = records.get(n.nodeId);
+      return {
+        node_id: n.nodeId,
+        type: n.type,
+        status: record ? 'queued' : 'pending',
+        depends_on: n.dependsOn,
+        remaining_deps: n.dependsOn.length,
+        max_attempts: n.maxAttempts,
+        job_id: record?.jobId ?? null,
+        dispatch_carrier: record?.carrier ?? null,
+        queued: record !== undefined,
+      };
+    });
+    const event = eventRows([
+      {
+        runId: run.id,
+        tenantId: run.tenantId,
+        nodeId: null,
+        attempt: null,
+        type: 'run.queued',
+        data: { workflowId: run.workflow.id, workflowVersion: run.workflow.version },
+        traceId: run.trace.traceId,
+        spanId: run.trace.spanId,
+      },
+    ]);
+    return withDbSpan(this.#tracer, 'INSERT runs', async () => {
+      const [row] = await sql`
+        with inserted as (
           insert into runs (id, tenant_id, workflow_id, api_key_id, status, input, idempotency_key, request_hash,
                             trace_id, span_id, parent_span_id, trace_flags, trace_state, nodes_total,
                             deadline_at, created_at)
           values (${run.id}, ${run.tenantId}, ${run.workflow.id}, ${run.apiKeyId}, 'queued',
-                  ${tx.json(run.input as never)}, ${run.idempotencyKey}, ${run.requestHash},
+                  ${sql.json(run.input as never)}, ${run.idempotencyKey}, ${run.requestHash},
                   ${run.trace.traceId}, ${run.trace.spanId}, ${run.trace.parentSpanId}, ${run.trace.traceFlags},
                   ${run.trace.traceState}, ${run.nodes.length}, ${run.deadlineAt}, ${run.createdAt})
           on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing
-          returning id`;
-        if (!inserted) {
-          const [existing] = await tx`
-            select id, status, trace_id, request_hash from runs
-            where tenant_id = ${run.tenantId} and idempotency_key = ${run.idempotencyKey}`;
-          if (!existing) throw new Error('idempotent run vanished while reading it');
-          return { created: false as const, run: toSummary(existing) };
-        }
-        const roots = run.nodes.filter((n) => n.dependsOn.length === 0);
-        const records = new Map(
-          dispatch(roots.map((n) => ({ nodeId: n.nodeId, type: n.type, predecessors: [] }))).map((r) => [
-            r.nodeId,
-            r,
-          ]),
-        );
-        const rows = run.nodes.map((n) => {
-          const record = records.get(n.nodeId);
-          return {
-            run_id: run.id,
-            node_id: n.nodeId,
-            type: n.type,
-            status: record ? 'queued' : 'pending',
-            depends_on: `{${n.dependsOn.join(',')}}`,
-            remaining_deps: n.dependsOn.length,
-            max_attempts: n.maxAttempts,
-            job_id: record?.jobId ?? null,
-            dispatch_carrier: record ? JSON.stringify(record.carrier) : null,
-            queued_at: record ? run.createdAt : null,
-          };
-        });
-        await tx`
+          returning id, status, trace_id, request_hash
+        ),
+        node_rows as (
           insert into node_runs (run_id, node_id, type, status, depends_on, remaining_deps, max_attempts,
                                  job_id, dispatch_carrier, queued_at)
-          select run_id::uuid, node_id, type, status::node_status, depends_on::text[], remaining_deps::int,
-                 max_attempts::int, job_id, dispatch_carrier::jsonb, queued_at::timestamptz
-          from jsonb_to_recordset(${tx.json(rows as never)}) as r(run_id text, node_id text, type text, status text,
-               depends_on text, remaining_deps int, max_attempts int, job_id text, dispatch_carrier text,
-               queued_at timestamptz)`;
-        await insertEvents(tx, [
-          {
-            runId: run.id,
-            tenantId: run.tenantId,
-            nodeId: null,
-            attempt: null,
-            type: 'run.queued',
-            data: { workflowId: run.workflow.id, workflowVersion: run.workflow.version },
-            traceId: run.trace.traceId,
-            spanId: run.trace.spanId,
-          },
-        ]);
-        return {
-          created: true as const,
-          run: { id: run.id, status: 'queued', traceId: run.trace.traceId, requestHash: run.requestHash },
-        };
-      }),
-    );
+          select i.id, n.node_id, n.type, n.status::node_status,
+                 array(select jsonb_array_elements_text(n.depends_on)), n.remaining_deps, n.max_attempts,
+                 n.job_id, n.dispatch_carrier, case when n.queued then ${run.createdAt}::timestamptz end
+          from inserted i,
+               jsonb_to_recordset(${sql.json(nodes as never)}) as n(node_id text, type text, status text,
+                 depends_on jsonb, remaining_deps int, max_attempts int, job_id text, dispatch_carrier jsonb,
+                 queued boolean)
+        ),
+        events as (
+          insert into event_logs (run_id, tenant_id, node_id, attempt, type, message, data, dedupe_key, trace_id, span_id)
+          select e.run_id, e.tenant_id, e.node_id, e.attempt, e.type, e.message, e.data, e.dedupe_key, e.trace_id, e.span_id
+          from inserted i,
+               jsonb_to_recordset(${sql.json(event as never)}) as e(run_id uuid, tenant_id uuid, node_id text,
+                 attempt int, type text, message text, data jsonb, dedupe_key text, trace_id text, span_id text)
+          on conflict do nothing
+        )
+        select (select row_to_json(i) from inserted i) as created,
+               (select row_to_json(r) from (
+                  select id, status, trace_id, request_hash from runs
+                  where tenant_id = ${run.tenantId} and idempotency_key = ${run.idempotencyKey}) r) as existing`;
+      if (row?.created) return { created: true as const, run: toSummary(row.created) };
+      if (row?.existing) return { created: false as const, run: toSummary(row.existing) };
+      // The key's first run committed after this statement began, so its snapshot could not see it.
+      const [existing] = await sql`
+        select id, status, trace_id, request_hash from runs
+        where tenant_id = ${run.tenantId} and idempotency_key = ${run.idempotencyKey}`;
+      if (!existing) throw new Error('idempotent run vanished while reading it');
+      return { created: false as const, run: toSummary(existing) };
+    });
   }
 
   /** A run with its nodes and model usage; null when it does not exist for this tenant. */

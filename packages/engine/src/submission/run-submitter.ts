@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { DeferredSpanEmitter, Logger } from '@flowtrace/telemetry';
-import { FlowtraceError, type NodeType, parseRunInput, parseWorkflowDefinition } from '@flowtrace/workflow';
+import { FlowtraceError, parseRunInput, parseWorkflowDefinition } from '@flowtrace/workflow';
 import { context, TraceFlags, trace } from '@opentelemetry/api';
-import type { NodeDispatcher, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
+import type { NodeDispatcher } from '../dispatch/node-dispatcher.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { retrySettingsFor } from '../queue/retry-settings.ts';
 import type { RunRepository } from '../store/run-repository.ts';
@@ -101,7 +101,13 @@ export class RunSubmitter {
       isRemote: false,
     });
 
-    let prepared: PreparedDispatch | undefined;
+    const prepared = this.#dispatcher.prepare(
+      runContext,
+      { runId, workflowId: workflow.id, tenantId: request.tenantId },
+      workflow.definition.nodes
+        .filter((n) => n.dependsOn.length === 0)
+        .map((n) => ({ nodeId: n.id, type: n.type, retry: retrySettingsFor(n), links: [] })),
+    );
     const result = await this.#repository.createRun(
       {
         id: runId,
@@ -123,18 +129,7 @@ export class RunSubmitter {
           maxAttempts: retrySettingsFor(n).maxAttempts,
         })),
       },
-      (roots) => {
-        prepared = this.#dispatcher.prepare(
-          runContext,
-          { runId, workflowId: workflow.id, tenantId: request.tenantId },
-          roots.map((root) => {
-            const node = workflow.definition.nodes.find((n) => n.id === root.nodeId);
-            if (!node) throw new Error(`root node ${root.nodeId} is not in the workflow`);
-            return { nodeId: node.id, type: node.type as NodeType, retry: retrySettingsFor(node), links: [] };
-          }),
-        );
-        return prepared.records;
-      },
+      prepared.records,
     );
 
     if (!result.created) {
@@ -154,13 +149,11 @@ export class RunSubmitter {
       };
     }
     this.#metrics?.runStarted(request.tenantId, workflow.name);
-    if (prepared) {
-      try {
-        await this.#dispatcher.send(prepared);
-      } catch (error) {
-        // The run and its queued roots are committed; the reconciler enqueues them once Redis is back.
-        this.#logger.error({ err: error, runId }, 'could not enqueue the root nodes of a new run');
-      }
+    try {
+      await this.#dispatcher.send(prepared);
+    } catch (error) {
+      // The run and its queued roots are committed; the reconciler enqueues them once Redis is back.
+      this.#logger.error({ err: error, runId }, 'could not enqueue the root nodes of a new run');
     }
     return { runId, workflowId: workflow.id, traceId: runTrace.traceId, status: 'queued', created: true };
   }

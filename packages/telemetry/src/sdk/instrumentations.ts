@@ -18,8 +18,10 @@ export function createInstrumentations(options: { ignoredPaths: readonly string[
   const pathOf = (url: string | undefined): string => (url ?? '').split('?')[0] ?? '';
   const fastify = new FastifyOtel.FastifyOtelInstrumentation({
     ignorePaths: (route) => ignored.has(route.url),
-    // One span per request handler is enough; a span per lifecycle hook adds noise, not insight.
+    // The HTTP server span and @fastify/otel's request span (with the route) are enough: spans per
+    // lifecycle hook and per handler add cost and depth, not insight.
     instrumentHooks: false,
+    instrumentHandler: false,
   });
   const instrumentations: Instrumentation[] = [
     new HttpInstrumentation({

@@ -4,9 +4,11 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME } from '../semconv.ts';
 import { type DeferredSpanEmitter, noopDeferredSpanEmitter } from '../tracing/deferred-span.ts';
+import { DeferredMeterProvider } from './deferred-meter-provider.ts';
 import { createInstrumentations, type FastifyOtelPlugin } from './instrumentations.ts';
 import { PresetIdGenerator } from './preset-id-generator.ts';
 import { SdkDeferredSpanEmitter } from './sdk-deferred-span-emitter.ts';
+import { createTraceProcessors } from './trace-pipeline.ts';
 
 export interface TelemetryOptions {
   /** Used when `OTEL_SERVICE_NAME` is not set (e.g. `flowtrace-api`, `flowtrace-worker-llm`). */
@@ -54,9 +56,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     };
   }
 
-  // The SDK's own health metrics (spans processed and dropped, queue size) unless the operator says otherwise.
-  process.env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS ??= 'true';
   await registerEsmHooks();
+  // The span processor reports spans processed and dropped through the SDK's MeterProvider, bound below.
+  const selfObs = new DeferredMeterProvider();
+  const spanProcessors = createTraceProcessors(env, selfObs);
   const ids = new PresetIdGenerator();
   const { instrumentations, fastifyPlugin } = createInstrumentations({
     ignoredPaths: options.ignoredPaths ?? [],
@@ -71,8 +74,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     ...(env.OTEL_SERVICE_NAME ? {} : { serviceName }),
     idGenerator: ids,
     instrumentations,
+    ...(spanProcessors ? { spanProcessors } : {}),
   });
   sdk.start();
+  selfObs.bind(metrics.getMeterProvider());
 
   let stopped: Promise<void> | undefined;
   const providers = () => ({
