@@ -1,7 +1,7 @@
 import { PermanentNodeError, type RagTool } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
 import type { EmbedderRegistry } from '../rag/embedder.ts';
-import type { EmbeddingPricing } from '../rag/rag-executor.ts';
+import type { EmbeddingPricing } from '../rag/embedding-cost.ts';
 import { retrieve } from '../rag/retrieve.ts';
 import type { VectorStore } from '../rag/vector-store.ts';
 import { ATTR_GEN_AI_DATA_SOURCE_ID } from '../semconv.ts';

@@ -1,6 +1,6 @@
 import { type ExecutionLedger, PermanentNodeError } from '@flowtrace/workflow';
 import type { EmbedderRegistry } from './embedder.ts';
-import { type EmbeddingPricing, embeddingCallRecord } from './rag-executor.ts';
+import { type EmbeddingPricing, embeddingCallRecord } from './embedding-cost.ts';
 import type { MetadataFilter, RagCollection, SearchHit, VectorStore } from './vector-store.ts';
 
 export interface RetrieveDeps {
