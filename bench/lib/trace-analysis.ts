@@ -10,8 +10,8 @@ export interface RunExpectation {
 /**
  * The spans every run must produce, per run of k nodes with no retries: the API's SERVER span and the
  * run's `invoke_workflow` span, and per node its `send` (PRODUCER), `process` (CONSUMER), claim
- * (`UPDATE node_runs`), `chat <model>` and `TRANSACTION finish_node` spans: 2 + 5k. Other spans (the
- * Fastify handler, `TRANSACTION create_run`, Redis commands inside a send) are counted in the totals but
+ * (`claim_node`), `chat <model>` and `finish_node` spans: 2 + 5k. Other spans (the
+ * Fastify request, `create_run`) are counted in the totals but
  * are implementation details, not expectations.
  */
 const REQUIRED: readonly { key: string; perNode: boolean; match: (s: ReceivedSpan) => boolean }[] = [
@@ -23,14 +23,14 @@ const REQUIRED: readonly { key: string; perNode: boolean; match: (s: ReceivedSpa
     perNode: true,
     match: (s) => s.kind === 'CONSUMER' && s.name.startsWith('process nodes.'),
   },
-  { key: 'claim', perNode: true, match: (s) => s.name === 'UPDATE node_runs' },
+  { key: 'claim', perNode: true, match: (s) => s.name === 'claim_node' },
   { key: 'chat', perNode: true, match: (s) => s.name.startsWith('chat ') },
-  { key: 'finish', perNode: true, match: (s) => s.name === 'TRANSACTION finish_node' },
+  { key: 'finish', perNode: true, match: (s) => s.name === 'finish_node' },
 ];
 
 /** One queue hop between a finished node and its successor, in milliseconds. */
 export interface DispatchHop {
-  /** Predecessor's outcome committed (end of its `TRANSACTION finish_node`) → successor's `process` starts. */
+  /** Predecessor's outcome committed (end of its `finish_node`) → successor's `process` starts. */
   commitToStart: number;
   /** Predecessor's `process` span ends → successor's `process` starts (can be negative: see docs). */
   consumerEndToStart: number;
@@ -159,7 +159,7 @@ function collectHops(
     const predecessor = ids.get(send.parentSpanId);
     if (predecessor?.kind !== 'CONSUMER') continue;
     const commit = (children.get(predecessor.spanId) ?? [])
-      .filter((s) => s.name === 'TRANSACTION finish_node')
+      .filter((s) => s.name === 'finish_node')
       .sort((a, b) => (a.endTimeUnixNano < b.endTimeUnixNano ? 1 : -1))[0];
     if (!commit) continue;
     const start = consumer.startTimeUnixNano;

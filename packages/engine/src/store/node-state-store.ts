@@ -114,7 +114,7 @@ export class NodeStateStore {
     spanId: string;
   }): Promise<ClaimedNode | null> {
     const sql = this.#sql;
-    return withDbSpan(this.#tracer, 'UPDATE node_runs', async () => {
+    return withDbSpan(this.#tracer, 'claim_node', async () => {
       const rows = await sql`
         with previous as (
           -- The row as it was before this claim (sibling CTEs read the statement's snapshot). No FOR UPDATE:
@@ -196,7 +196,7 @@ export class NodeStateStore {
 
   /** Records an attempt stopped by its run's cancellation (or timeout): the node ends `cancelled`. */
   cancelAttempt(input: NodeRef & { error: StoredError; ledger: LedgerEntries }): Promise<boolean> {
-    return withDbSpan(this.#tracer, 'TRANSACTION cancel_node', () =>
+    return withDbSpan(this.#tracer, 'cancel_node', () =>
       this.#sql.begin(async (tx) => {
         const updated = await tx`
           update node_runs set status = 'cancelled', error = ${tx.json(input.error as never)}, finished_at = now()
@@ -228,7 +228,7 @@ export class NodeStateStore {
     // row is locked first (run_update, an init plan of `successors`), then the successors' rows, the order
     // every other writer of a run uses, so two predecessors finishing together cannot deadlock. Row locks
     // make exactly one of them see a join node's last dependency go.
-    return withDbSpan(this.#tracer, 'UPDATE node_runs', async () => {
+    return withDbSpan(this.#tracer, 'finish_node', async () => {
       const [row] = await sql`
         with node_update as (
           update node_runs
@@ -331,7 +331,7 @@ export class NodeStateStore {
 
   /** Records a failed attempt that will be retried: the node goes back to queued with the error. */
   retryNode(input: RetryNodeInput): Promise<boolean> {
-    return withDbSpan(this.#tracer, 'TRANSACTION retry_node', () =>
+    return withDbSpan(this.#tracer, 'retry_node', () =>
       this.#sql.begin(async (tx) => {
         const updated = await tx`
           update node_runs set status = 'queued', error = ${tx.json(input.error as never)}, queued_at = now()
@@ -350,7 +350,7 @@ export class NodeStateStore {
 
   /** Records a failed node that fails its run: the run ends failed and its waiting nodes are skipped. */
   failRun(input: FailRunInput): Promise<AttemptOutcome> {
-    return withDbSpan(this.#tracer, 'TRANSACTION fail_run', () =>
+    return withDbSpan(this.#tracer, 'fail_run', () =>
       this.#sql.begin(async (tx) => {
         const updated = await tx`
           update node_runs set status = 'failed', error = ${tx.json(input.error as never)}, finished_at = now()

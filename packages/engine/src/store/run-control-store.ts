@@ -57,7 +57,7 @@ export class RunControlStore {
     /** The span recording this (the API request or the reconciler tick); the run's own span otherwise. */
     spanIds?: { traceId: string; spanId: string };
   }): Promise<TerminateResult> {
-    return withDbSpan(this.#tracer, `TRANSACTION terminate_run`, () =>
+    return withDbSpan(this.#tracer, 'terminate_run', () =>
       this.#sql.begin(async (tx): Promise<TerminateResult> => {
         const scoped = input.tenantId === undefined ? tx`` : tx`and tenant_id = ${input.tenantId}`;
         const [row] = await tx`

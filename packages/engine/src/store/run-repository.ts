@@ -185,7 +185,7 @@ export class RunRepository {
         spanId: run.trace.spanId,
       },
     ]);
-    return withDbSpan(this.#tracer, 'INSERT runs', async () => {
+    return withDbSpan(this.#tracer, 'create_run', async () => {
       const [row] = await sql`
         with inserted as (
           insert into runs (id, tenant_id, workflow_id, api_key_id, status, input, idempotency_key, request_hash,

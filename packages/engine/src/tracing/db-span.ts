@@ -3,7 +3,8 @@ import { SpanKind, type Tracer } from '@opentelemetry/api';
 
 /**
  * postgres.js has no OpenTelemetry instrumentation, so the stores open one CLIENT span per database
- * operation (a statement or a transaction), named by its query summary.
+ * operation, named by its query summary: `VERB table` for a plain statement, or the engine operation a
+ * multi-table statement or transaction performs (`claim_node`, `finish_node`, `create_run`, ...).
  */
 export function withDbSpan<T>(tracer: Tracer, summary: string, fn: () => Promise<T>): Promise<T> {
   const [operation, collection] = summary.split(' ');
