@@ -17,7 +17,7 @@ const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon
 
 export interface PhaseProfile {
   phase: string;
-  /** `traced`, `traced, no SDK self-metrics` or `untraced`. */
+  /** `traced` or `untraced`. */
   variant: string;
   traced: boolean;
   /** Nodes executed (worker phase) or runs accepted (API phase). */
@@ -63,12 +63,6 @@ export async function profileFleet(options: {
     await admin`create extension if not exists pg_stat_statements`;
     const variants: { variant: string; traced: boolean; env: Record<string, string> }[] = [
       { variant: 'traced', traced: true, env: {} },
-      // The SDK's own metrics (span started/live counters on every span) switched off: their share of the cost.
-      {
-        variant: 'traced, no SDK self-metrics',
-        traced: true,
-        env: { OTEL_NODE_EXPERIMENTAL_SDK_METRICS: 'false' },
-      },
       { variant: 'untraced', traced: false, env: {} },
     ];
     for (const [index, { variant, traced, env }] of variants.entries()) {
