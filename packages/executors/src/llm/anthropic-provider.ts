@@ -24,7 +24,12 @@ import type {
   ChatToolCall,
 } from './provider.ts';
 import { serverFromBaseUrl } from './provider.ts';
-import { mapProviderFailure, rethrowIfAbortedOrNodeError, scrubSecrets } from './provider-errors.ts';
+import {
+  describeConnectionError,
+  mapProviderFailure,
+  rethrowIfAbortedOrNodeError,
+  scrubSecrets,
+} from './provider-errors.ts';
 import { sdkLogger } from './sdk-logger.ts';
 import { traceContextHeaders } from './trace-headers.ts';
 
@@ -142,10 +147,9 @@ export class AnthropicProvider implements ChatProvider {
       );
     }
     if (error instanceof APIConnectionError) {
-      const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
       return mapProviderFailure(
         this.#name,
-        { connection: true, message: `${error.message}${cause}`, cause: error },
+        { connection: true, message: describeConnectionError(error), cause: error },
         this.#secrets,
       );
     }

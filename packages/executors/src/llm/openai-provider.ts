@@ -17,7 +17,12 @@ import type {
   ChatToolCall,
 } from './provider.ts';
 import { serverFromBaseUrl } from './provider.ts';
-import { mapProviderFailure, rethrowIfAbortedOrNodeError, scrubSecrets } from './provider-errors.ts';
+import {
+  describeConnectionError,
+  mapProviderFailure,
+  rethrowIfAbortedOrNodeError,
+  scrubSecrets,
+} from './provider-errors.ts';
 import { sdkLogger } from './sdk-logger.ts';
 import { traceContextHeaders } from './trace-headers.ts';
 
@@ -262,14 +267,4 @@ function normalizeFinishReason(raw: string | null): ChatFinishReason {
     default:
       return 'other';
   }
-}
-
-/** The SDK's "Connection error." says little; its cause (ECONNREFUSED, ...) says what happened. */
-function describeConnectionError(error: Error): string {
-  const cause = error.cause;
-  if (cause instanceof Error) {
-    const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
-    return `${error.message} (${cause.message}${inner})`;
-  }
-  return error.message;
 }

@@ -97,3 +97,16 @@ export function rethrowIfAbortedOrNodeError(error: unknown, signal: AbortSignal 
   if (signal?.aborted) throw signal.reason;
   if (error instanceof FlowtraceError) throw error;
 }
+
+/**
+ * The message of an SDK's connection error: its "Connection error." says little, its cause (ECONNREFUSED,
+ * a TLS failure, ...) says what happened.
+ */
+export function describeConnectionError(error: Error): string {
+  const cause = error.cause;
+  if (cause instanceof Error) {
+    const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : '';
+    return `${error.message} (${cause.message}${inner})`;
+  }
+  return error.message;
+}
