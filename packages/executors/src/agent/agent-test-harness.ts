@@ -1,12 +1,4 @@
-import {
-  type AgentNodeConfig,
-  type AgentStepRecord,
-  type Logger,
-  type ModelCallRecord,
-  NODE_CONFIG_SCHEMAS,
-  type NodeExecutionContext,
-} from '@flowtrace/workflow';
-import { SpanKind, trace } from '@opentelemetry/api';
+import { type AgentNodeConfig, NODE_CONFIG_SCHEMAS } from '@flowtrace/workflow';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { CredentialStore } from '../connector/credentials.ts';
@@ -14,11 +6,13 @@ import { GuardedHttpClient } from '../connector/guarded-http-client.ts';
 import type { ContentCaptureOptions } from '../llm/content-capture.ts';
 import { createPricingTable } from '../llm/pricing.ts';
 import { createProviderRegistry, type ProviderRegistry } from '../llm/provider-registry.ts';
+import { type AgentNodeExecution, executeAgentNode } from '../testing/execute-agent-node.ts';
 import { FakeAnthropicServer } from '../testing/fake-anthropic-server.ts';
 import { FakeOpenAiServer } from '../testing/fake-openai-server.ts';
 import { createInMemoryTelemetry, type InMemoryTelemetry } from '../testing/in-memory-telemetry.ts';
+import { silentLogger } from '../testing/silent-logger.ts';
 import { startTargetServer, type TargetServer } from '../testing/target-server.ts';
-import { type AgentNodeOutput, createAgentExecutor } from './agent-executor.ts';
+import { createAgentExecutor } from './agent-executor.ts';
 import { createDefaultToolRunners } from './default-tool-runners.ts';
 
 /**
@@ -32,19 +26,6 @@ import { createDefaultToolRunners } from './default-tool-runners.ts';
 export const OPENAI_KEY = 'sk-agent-openai-canary-1a2b3c4d5e6f';
 export const ANTHROPIC_KEY = 'sk-ant-agent-canary-9f8e7d6c5b4a';
 export const WEATHER_TOKEN = 'wx-secret-token-77c1d0e5';
-
-const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child: () => silentLogger,
-};
-
-export interface Recorded<T> {
-  record: T;
-  spanId: string | undefined;
-}
 
 export const openai = new FakeOpenAiServer({ apiKey: OPENAI_KEY });
 export const anthropic = new FakeAnthropicServer({ apiKey: ANTHROPIC_KEY });
@@ -115,11 +96,7 @@ export function agentConfig(overrides: Record<string, unknown> = {}): AgentNodeC
   });
 }
 
-export interface AgentRun {
-  output: AgentNodeOutput | undefined;
-  error: unknown;
-  steps: Recorded<AgentStepRecord>[];
-  calls: Recorded<ModelCallRecord>[];
+export interface AgentRun extends AgentNodeExecution {
   spans: ReadableSpan[];
   nodeSpan: ReadableSpan;
 }
@@ -142,10 +119,7 @@ export async function runAgent(
     }),
     ...(options.maxStoredChars === undefined ? {} : { maxStoredChars: options.maxStoredChars }),
   });
-  const steps: Recorded<AgentStepRecord>[] = [];
-  const calls: Recorded<ModelCallRecord>[] = [];
-  const activeSpanId = () => trace.getActiveSpan()?.spanContext().spanId;
-  const ctx: NodeExecutionContext<'agent'> = {
+  const execution = await executeAgentNode(telemetry.tracer, executor, {
     runId: 'run-42',
     tenantId: 'tenant-1',
     workflowId: 'wf-1',
@@ -158,24 +132,8 @@ export async function runAgent(
     upstream: {},
     signal: options.signal ?? new AbortController().signal,
     logger: silentLogger,
-    ledger: {
-      recordModelCall: (record) => calls.push({ record, spanId: activeSpanId() }),
-      recordAgentStep: (record) => steps.push({ record, spanId: activeSpanId() }),
-    },
-  };
-  let output: AgentNodeOutput | undefined;
-  let error: unknown;
-  await telemetry.tracer.startActiveSpan('process nodes.agent', { kind: SpanKind.CONSUMER }, async (span) => {
-    try {
-      output = (await executor.execute(ctx)) as AgentNodeOutput;
-    } catch (e) {
-      error = e;
-    } finally {
-      span.end();
-    }
   });
-  const spans = telemetry.spans();
-  return { output, error, steps, calls, spans, nodeSpan: telemetry.span('process nodes.agent') };
+  return { ...execution, spans: telemetry.spans(), nodeSpan: telemetry.span('process nodes.agent') };
 }
 
 export const idOf = (span: ReadableSpan | undefined) => span?.spanContext().spanId;

@@ -1,13 +1,13 @@
-import { type HttpTool, type Logger, NODE_CONFIG_SCHEMAS, PermanentNodeError } from '@flowtrace/workflow';
+import { type HttpTool, NODE_CONFIG_SCHEMAS, PermanentNodeError } from '@flowtrace/workflow';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialStore } from '../connector/credentials.ts';
 import { GuardedHttpClient } from '../connector/guarded-http-client.ts';
+import { silentLogger } from '../testing/silent-logger.ts';
 import { startTargetServer, type TargetServer } from '../testing/target-server.ts';
 import { createHttpToolRunner } from './http-tool-runner.ts';
 import type { AgentToolContext } from './tool-runner.ts';
 
 const TOKEN = 'crm-token-5f0c9a1e77';
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
 
 let target: TargetServer;
 let client: GuardedHttpClient;

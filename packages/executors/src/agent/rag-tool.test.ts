@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type AgentStepRecord,
-  type JsonValue,
-  type Logger,
-  type ModelCallRecord,
-  NODE_CONFIG_SCHEMAS,
-  type NodeExecutionContext,
-} from '@flowtrace/workflow';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type JsonValue, NODE_CONFIG_SCHEMAS } from '@flowtrace/workflow';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialStore } from '../connector/credentials.ts';
 import { GuardedHttpClient } from '../connector/guarded-http-client.ts';
@@ -20,18 +13,12 @@ import { OfflineEmbedder } from '../rag/offline-embedder.ts';
 import { type PgliteVectorServer, startPgliteVectorServer } from '../rag/pglite-vector-server.ts';
 import { HANDBOOK } from '../rag/test-fixtures.ts';
 import { VectorStore } from '../rag/vector-store.ts';
+import { executeAgentNode } from '../testing/execute-agent-node.ts';
 import { createInMemoryTelemetry, type InMemoryTelemetry } from '../testing/in-memory-telemetry.ts';
+import { silentLogger } from '../testing/silent-logger.ts';
 import { startTargetServer, type TargetServer } from '../testing/target-server.ts';
-import { type AgentNodeOutput, createAgentExecutor } from './agent-executor.ts';
+import { createAgentExecutor } from './agent-executor.ts';
 import { createDefaultToolRunners, type DefaultToolRunnersDeps } from './default-tool-runners.ts';
-
-const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child: () => silentLogger,
-};
 
 const tenant = randomUUID();
 const capture: ContentCaptureOptions = { enabled: false, maxLength: 4096, redact: [] };
@@ -86,10 +73,7 @@ async function runAgent(tools: unknown[], options: { withRag?: boolean } = {}) {
       llm: { providers, tracer: telemetry.tracer, pricing, capture },
     }),
   });
-  const steps: { record: AgentStepRecord; spanId: string | undefined }[] = [];
-  const calls: { record: ModelCallRecord; spanId: string | undefined }[] = [];
-  const activeSpanId = () => trace.getActiveSpan()?.spanContext().spanId;
-  const ctx: NodeExecutionContext<'agent'> = {
+  const execution = await executeAgentNode(telemetry.tracer, executor, {
     runId: 'run-rag',
     tenantId: tenant,
     workflowId: 'wf',
@@ -108,23 +92,8 @@ async function runAgent(tools: unknown[], options: { withRag?: boolean } = {}) {
     upstream: {},
     signal: new AbortController().signal,
     logger: silentLogger,
-    ledger: {
-      recordModelCall: (record) => calls.push({ record, spanId: activeSpanId() }),
-      recordAgentStep: (record) => steps.push({ record, spanId: activeSpanId() }),
-    },
-  };
-  let output: AgentNodeOutput | undefined;
-  let error: unknown;
-  await telemetry.tracer.startActiveSpan('process nodes.agent', { kind: SpanKind.CONSUMER }, async (span) => {
-    try {
-      output = (await executor.execute(ctx)) as AgentNodeOutput;
-    } catch (e) {
-      error = e;
-    } finally {
-      span.end();
-    }
   });
-  return { output, error, steps, calls, spans: telemetry.spans() };
+  return { ...execution, spans: telemetry.spans() };
 }
 
 describe('agent rag tools', () => {

@@ -1,27 +1,14 @@
-import type {
-  JsonValue,
-  LlmNodeConfig,
-  Logger,
-  ModelCallRecord,
-  NodeExecutionContext,
-} from '@flowtrace/workflow';
+import type { JsonValue, LlmNodeConfig, ModelCallRecord, NodeExecutionContext } from '@flowtrace/workflow';
 import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAiServer } from '../testing/fake-openai-server.ts';
 import { createInMemoryTelemetry, type InMemoryTelemetry } from '../testing/in-memory-telemetry.ts';
+import { silentLogger } from '../testing/silent-logger.ts';
 import type { ContentCaptureOptions } from './content-capture.ts';
 import { createLlmExecutor } from './llm-executor.ts';
 import { createProviderRegistry, type ProviderRegistry } from './provider-registry.ts';
 
 const API_KEY = 'sk-exec-canary-5d1e2f3a4b5c6d7e';
-
-const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child: () => silentLogger,
-};
 
 function context(
   config: LlmNodeConfig,

@@ -12,6 +12,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAiServer } from '../testing/fake-openai-server.ts';
+import { silentLogger } from '../testing/silent-logger.ts';
 import { EmbedderRegistry } from './embedder.ts';
 import { ingestDocuments } from './ingest-documents.ts';
 import { OfflineEmbedder } from './offline-embedder.ts';
@@ -42,8 +43,6 @@ function ctxFor(
   ledger: LedgerEntry[],
   tenantId = tenant,
 ): NodeExecutionContext<'rag'> {
-  const noop = () => undefined;
-  const logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
   return {
     runId: 'run-7',
     tenantId,
@@ -60,11 +59,11 @@ function ctxFor(
     input: { question: 'How many vacation days carry over to next year?', topic: 'invoices' },
     upstream: { classify: { dept: 'billing' } },
     signal: new AbortController().signal,
-    logger,
+    logger: silentLogger,
     ledger: {
       recordModelCall: (record) =>
         ledger.push({ record, activeSpanId: trace.getActiveSpan()?.spanContext().spanId }),
-      recordAgentStep: noop,
+      recordAgentStep: () => undefined,
     },
   };
 }

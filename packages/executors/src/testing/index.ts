@@ -22,6 +22,7 @@ export {
   openAiError,
 } from './fake-openai-server.ts';
 export { createInMemoryTelemetry, type InMemoryTelemetry } from './in-memory-telemetry.ts';
+export { silentLogger } from './silent-logger.ts';
 export {
   type RecordedRequest as TargetRequest,
   type Responder,
