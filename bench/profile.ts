@@ -3,11 +3,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { startPrivateRedis } from '../test/support/private-servers.ts';
+import { startPrivatePostgres, startPrivateRedis } from '../test/support/private-servers.ts';
 import { BenchStack } from './lib/bench-stack.ts';
 import { runJson } from './lib/child.ts';
 import { type ProfileSummary, summarizeProfile } from './lib/cpu-profile.ts';
-import { startProfilingPostgres } from './lib/private-postgres.ts';
 import { cpuDelta, syscalls } from './lib/proc.ts';
 import type { ReceiverClient } from './lib/receiver-client.ts';
 import { sleep } from './lib/stats.ts';
@@ -53,7 +52,12 @@ export async function profileFleet(options: {
 }): Promise<PhaseProfile[]> {
   const { receiver, resultsDir, log } = options;
   const redisServer = await startPrivateRedis();
-  const pgServer = await startProfilingPostgres();
+  // pg_stat_statements preloaded (the shared server does not load it, and its statistics would mix in
+  // other tests); fsync on, like the shared server, so that commit costs are real.
+  const pgServer = await startPrivatePostgres({
+    fsync: true,
+    settings: ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all'],
+  });
   const previousAdmin = process.env.TEST_DATABASE_ADMIN_URL;
   process.env.TEST_DATABASE_ADMIN_URL = pgServer.url;
   const admin = postgres(pgServer.url, { max: 1, onnotice: () => {} });

@@ -117,12 +117,19 @@ async function postgresBin(tool: string): Promise<string> {
   return path.join('/usr/lib/postgresql', version, 'bin', tool);
 }
 
+export interface PrivatePostgresOptions {
+  /** Keep `fsync` on, so that commit costs are real (default off: a test needs no durability). */
+  fsync?: boolean;
+  /** More server settings, each `name=value`. */
+  settings?: readonly string[];
+}
+
 /**
  * A PostgreSQL cluster of a test's own (initdb into a temporary directory, trust auth, a free port), so
  * that a test may restart the server without touching the one other tests share. Postgres refuses to run
  * as root, so as root it runs as the `postgres` user.
  */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'flowtrace-pg-'));
   const asRoot = process.getuid?.() === 0;
@@ -137,8 +144,14 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   };
   const data = path.join(dir, 'data');
   await pg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
-  await pg('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', 'start']);
+  const settings = [
+    'listen_addresses=127.0.0.1',
+    'max_connections=200',
+    ...(options.fsync ? [] : ['fsync=off']),
+    ...(options.settings ?? []),
+  ];
+  const serverOptions = [`-p ${port}`, `-k ${dir}`, ...settings.map((setting) => `-c ${setting}`)].join(' ');
+  await pg('pg_ctl', ['-D', data, '-o', serverOptions, '-l', path.join(dir, 'server.log'), '-w', 'start']);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     restart: async () => {
@@ -146,7 +159,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
         '-D',
         data,
         '-o',
-        options,
+        serverOptions,
         '-l',
         path.join(dir, 'server.log'),
         '-m',
