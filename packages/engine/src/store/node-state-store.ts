@@ -1,4 +1,4 @@
-import type { Sql } from '@flowtrace/db';
+import type { Sql, Transaction } from '@flowtrace/db';
 import type { TraceCarrier } from '@flowtrace/telemetry';
 import type { Tracer } from '@opentelemetry/api';
 import { withDbSpan } from '../tracing/db-span.ts';
@@ -198,13 +198,7 @@ export class NodeStateStore {
   cancelAttempt(input: NodeRef & { error: StoredError; ledger: LedgerEntries }): Promise<boolean> {
     return withDbSpan(this.#tracer, 'cancel_node', () =>
       this.#sql.begin(async (tx) => {
-        const updated = await tx`
-          update node_runs set status = 'cancelled', error = ${tx.json(input.error as never)}, finished_at = now()
-          where run_id = ${input.runId} and node_id = ${input.nodeId}
-            and status = 'running' and attempt = ${input.attempt}
-          returning node_id`;
-        if (updated.length === 0) return false;
-        await insertLedgerRows(tx, input, input.ledger);
+        if (!(await endRunningAttempt(tx, input, 'cancelled'))) return false;
         await insertEvents(tx, [this.#event(input, 'node.cancelled', input.error)]);
         return true;
       }),
@@ -333,13 +327,7 @@ export class NodeStateStore {
   retryNode(input: RetryNodeInput): Promise<boolean> {
     return withDbSpan(this.#tracer, 'retry_node', () =>
       this.#sql.begin(async (tx) => {
-        const updated = await tx`
-          update node_runs set status = 'queued', error = ${tx.json(input.error as never)}, queued_at = now()
-          where run_id = ${input.runId} and node_id = ${input.nodeId}
-            and status = 'running' and attempt = ${input.attempt}
-          returning node_id`;
-        if (updated.length === 0) return false;
-        await insertLedgerRows(tx, input, input.ledger);
+        if (!(await endRunningAttempt(tx, input, 'queued'))) return false;
         await insertEvents(tx, [
           this.#event(input, 'node.retried', input.error, { delayMs: input.delayMs, error: input.error }),
         ]);
@@ -352,13 +340,7 @@ export class NodeStateStore {
   failRun(input: FailRunInput): Promise<AttemptOutcome> {
     return withDbSpan(this.#tracer, 'fail_run', () =>
       this.#sql.begin(async (tx) => {
-        const updated = await tx`
-          update node_runs set status = 'failed', error = ${tx.json(input.error as never)}, finished_at = now()
-          where run_id = ${input.runId} and node_id = ${input.nodeId}
-            and status = 'running' and attempt = ${input.attempt}
-          returning node_id`;
-        if (updated.length === 0) return { applied: false, finishedRun: null };
-        await insertLedgerRows(tx, input, input.ledger);
+        if (!(await endRunningAttempt(tx, input, 'failed'))) return { applied: false, finishedRun: null };
         const events: EventRow[] = [this.#event(input, 'node.failed', input.error)];
         const runError: StoredError = {
           code: input.error.code,
@@ -401,4 +383,25 @@ export class NodeStateStore {
       spanId: ref.spanId,
     };
   }
+}
+
+/**
+ * Ends the running attempt `input.attempt` with `status` and `input.error` (`queued`: back in the queue
+ * for a retry, stamped `queued_at`; otherwise finished) and writes its ledger rows. False when the attempt
+ * is no longer running (a stale delivery or a newer attempt), in which case nothing is written.
+ */
+async function endRunningAttempt(
+  tx: Transaction,
+  input: NodeRef & { error: StoredError; ledger: LedgerEntries },
+  status: 'queued' | 'cancelled' | 'failed',
+): Promise<boolean> {
+  const stamp = status === 'queued' ? tx`queued_at = now()` : tx`finished_at = now()`;
+  const updated = await tx`
+    update node_runs set status = ${status}, error = ${tx.json(input.error as never)}, ${stamp}
+    where run_id = ${input.runId} and node_id = ${input.nodeId}
+      and status = 'running' and attempt = ${input.attempt}
+    returning node_id`;
+  if (updated.length === 0) return false;
+  await insertLedgerRows(tx, input, input.ledger);
+  return true;
 }
