@@ -53,6 +53,22 @@ export interface PrivateRedis {
   close(): Promise<void>;
 }
 
+/** A loopback redis-server on `port` with no persistence and BullMQ's required eviction policy. */
+function redisServerArgs(port: number): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--maxmemory-policy',
+    'noeviction',
+  ];
+}
+
 /**
  * A redis-server of a test's own, on a free port, so that a test may FLUSHALL or restart it without
  * touching the Redis other tests share.
@@ -62,24 +78,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   let child: ChildProcess | undefined;
   const ping = () => pingRedis(port);
   const start = async () => {
-    child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--maxmemory-policy',
-        'noeviction',
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
+    child = spawn('redis-server', redisServerArgs(port), { stdio: 'ignore' });
     await waitFor(ping, `redis-server on ${port}`);
   };
   const kill = async () => {
@@ -189,20 +188,11 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
     spawn(
       'redis-server',
       [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
+        ...redisServerArgs(port),
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
         `nodes-${port}.conf`,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--maxmemory-policy',
-        'noeviction',
         '--dir',
         dir,
       ],
