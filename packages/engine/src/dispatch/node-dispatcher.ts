@@ -1,10 +1,4 @@
-import {
-  errorType,
-  FlowtraceAttributes,
-  injectCarrier,
-  recordSpanError,
-  semconv,
-} from '@flowtrace/telemetry';
+import { errorType, FlowtraceAttributes, injectCarrier, recordSpanError } from '@flowtrace/telemetry';
 import type { NodeType } from '@flowtrace/workflow';
 import {
   type Context,
@@ -21,6 +15,7 @@ import { type NodeJobData, nodeJobId, queueNameFor } from '../queue/catalogue.ts
 import type { NodeJob, NodeQueues } from '../queue/node-queues.ts';
 import type { NodeRetrySettings } from '../queue/retry-settings.ts';
 import type { DispatchRecord } from '../store/node-state-store.ts';
+import { nodeMessageAttributes } from '../tracing/node-message-attributes.ts';
 
 export interface NodeToDispatch {
   nodeId: string;
@@ -80,16 +75,8 @@ export class NodeDispatcher {
           kind: SpanKind.PRODUCER,
           ...(node.sendLinks ? { links: node.sendLinks } : {}),
           attributes: {
-            [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_BULLMQ,
-            [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'send',
-            [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_SEND,
-            [semconv.ATTR_MESSAGING_DESTINATION_NAME]: queueName,
-            [semconv.ATTR_MESSAGING_MESSAGE_ID]: jobId,
-            [FlowtraceAttributes.WORKFLOW_ID]: target.workflowId,
-            [FlowtraceAttributes.WORKFLOW_RUN_ID]: target.runId,
-            [FlowtraceAttributes.NODE_ID]: node.nodeId,
+            ...nodeMessageAttributes('send', queueName, jobId, { ...target, nodeId: node.nodeId }),
             [FlowtraceAttributes.NODE_TYPE]: node.type,
-            [FlowtraceAttributes.TENANT_ID]: target.tenantId,
             ...(node.redriveReason ? { 'flowtrace.redrive.reason': node.redriveReason } : {}),
           },
         },

@@ -25,6 +25,7 @@ import type { ClaimedNode, NodeStateStore } from '../store/node-state-store.ts';
 import { retryTransient } from '../store/retry-transient.ts';
 import type { FinishedRun, StoredError } from '../store/types.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from '../store/workflow-catalog.ts';
+import { nodeMessageAttributes } from '../tracing/node-message-attributes.ts';
 import { startHeartbeat } from './attempt-heartbeat.ts';
 import { BufferedLedger } from './buffered-ledger.ts';
 import type { DeferredRunSpans } from './deferred-run-spans.ts';
@@ -127,7 +128,7 @@ export class NodeProcessor {
       {
         kind: SpanKind.CONSUMER,
         links: data.links.map((link) => ({ context: { ...link, isRemote: true } })),
-        attributes: this.#consumerAttributes(job.queueName, job.id, data),
+        attributes: nodeMessageAttributes('process', job.queueName, job.id, data),
       },
       parent,
     );
@@ -148,21 +149,6 @@ export class NodeProcessor {
     } finally {
       span.end();
     }
-  }
-
-  #consumerAttributes(queue: string, jobId: string, data: NodeJobData) {
-    return {
-      [semconv.ATTR_MESSAGING_SYSTEM]: semconv.MESSAGING_SYSTEM_VALUE_BULLMQ,
-      [semconv.ATTR_MESSAGING_OPERATION_NAME]: 'process',
-      [semconv.ATTR_MESSAGING_OPERATION_TYPE]: semconv.MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
-      [semconv.ATTR_MESSAGING_DESTINATION_NAME]: queue,
-      [semconv.ATTR_MESSAGING_CONSUMER_GROUP_NAME]: queue,
-      [semconv.ATTR_MESSAGING_MESSAGE_ID]: jobId,
-      [FlowtraceAttributes.WORKFLOW_ID]: data.workflowId,
-      [FlowtraceAttributes.WORKFLOW_RUN_ID]: data.runId,
-      [FlowtraceAttributes.NODE_ID]: data.nodeId,
-      [FlowtraceAttributes.TENANT_ID]: data.tenantId,
-    };
   }
 
   async #run(job: NodeJobEnvelope, data: NodeJobData, span: Span, ctx: Context): Promise<NodeOutcome> {
@@ -448,7 +434,7 @@ export class NodeProcessor {
       traceFlags: claimed.run.traceFlags,
       startedAt: lost.startedAt,
       attributes: {
-        ...this.#consumerAttributes(job.queueName, job.id, data),
+        ...nodeMessageAttributes('process', job.queueName, job.id, data),
         [FlowtraceAttributes.NODE_TYPE]: nodeType,
         [FlowtraceAttributes.ATTEMPT]: lost.attempt,
       },
