@@ -108,6 +108,8 @@ export class RunSubmitter {
         .filter((n) => n.dependsOn.length === 0)
         .map((n) => ({ nodeId: n.id, type: n.type, retry: retrySettingsFor(n), links: [] })),
     );
+    // What an idempotent retry must repeat: a key reused for a different request is a conflict.
+    const requestHash = sha256(stableStringify({ workflowId: workflow.id, input }));
     const result = await this.#repository.createRun(
       {
         id: runId,
@@ -116,7 +118,7 @@ export class RunSubmitter {
         workflow,
         input,
         idempotencyKey: request.idempotencyKey ?? null,
-        requestHash: sha256(stableStringify({ workflowId: workflow.id, input })),
+        requestHash,
         trace: runTrace,
         createdAt,
         deadlineAt: workflow.definition.timeoutMs
@@ -133,7 +135,7 @@ export class RunSubmitter {
     );
 
     if (!result.created) {
-      if (result.run.requestHash !== sha256(stableStringify({ workflowId: workflow.id, input }))) {
+      if (result.run.requestHash !== requestHash) {
         throw new FlowtraceError(
           'idempotency_conflict',
           `idempotency key "${request.idempotencyKey}" was already used for a different request (run ${result.run.id})`,
