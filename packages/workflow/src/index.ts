@@ -51,3 +51,9 @@ export {
   type TemplateScope,
   templateReferences,
 } from './template/template.ts';
+export {
+  assertUrlTemplate,
+  renderUrlTemplate,
+  urlTemplateOrigin,
+  urlTemplateProblem,
+} from './template/url-template.ts';

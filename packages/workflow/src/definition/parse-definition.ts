@@ -3,6 +3,7 @@ import { FlowtraceError } from '../errors/flowtrace-error.ts';
 import { jsonTemplateStrings, templateReferences } from '../template/template.ts';
 import { DEFINITION_LIMITS, jsonByteLength } from './limits.ts';
 import { isNodeType, NODE_CONFIG_SCHEMAS, NODE_TYPES } from './node-configs.ts';
+import { assertUrlTemplates } from './url-templates.ts';
 import {
   nodeEnvelopeSchema,
   type WorkflowDefinition,
@@ -77,6 +78,7 @@ export function parseWorkflowDefinition(raw: unknown): WorkflowDefinition {
   }
   assertAcyclic(nodes);
   assertTemplateReferences(nodes);
+  assertUrlTemplates(nodes);
 
   return {
     name: envelope.data.name,

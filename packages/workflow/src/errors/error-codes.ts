@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   provider_rejected: 422,
   connector_error: 502,
   connector_blocked: 403,
+  /** A connector or HTTP tool named a credential its tenant may not use, or for a host it may not go to. */
+  credential_not_allowed: 403,
   tool_error: 502,
   budget_exceeded: 422,
   executor_not_found: 500,
