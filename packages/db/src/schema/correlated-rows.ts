@@ -1,6 +1,8 @@
+import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  check,
   index,
   integer,
   jsonb,
@@ -79,14 +81,23 @@ export const modelCostLogs = pgTable(
   'model_cost_logs',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    runId: uuid('run_id')
-      .notNull()
-      .references(() => runs.id, { onDelete: 'cascade' }),
+    /** The run whose node made the call; null for calls outside a run (document ingestion). */
+    runId: uuid('run_id').references(() => runs.id, { onDelete: 'cascade' }),
     tenantId: uuid('tenant_id').notNull(),
-    nodeId: text('node_id').notNull(),
-    attempt: integer('attempt').notNull(),
-    /** Order of the call within the node attempt (an agent makes several). */
+    nodeId: text('node_id'),
+    attempt: integer('attempt'),
+    /** The ingestion request that made the call (`POST /v1/collections/:name/documents`), outside any run. */
+    ingestionId: uuid('ingestion_id'),
+    /** Order of the call within the node attempt (an agent makes several) or the ingestion request. */
     callIndex: integer('call_index').notNull(),
+    /**
+     * `settled`: the provider answered and the row holds the actual usage. `reserved`: the call is in flight
+     * and the row holds its estimate (a tenant with budgets reserves before calling). `abandoned`: a reserved
+     * call whose worker died before it settled; its estimate stays counted.
+     */
+    status: text('status').notNull().default('settled'),
+    /** The attempt that made the call was lost with its worker (the node ran again). */
+    attemptLost: boolean('attempt_lost').notNull().default(false),
     operation: text('operation').notNull(),
     provider: text('provider').notNull(),
     requestModel: text('request_model').notNull(),
@@ -105,7 +116,14 @@ export const modelCostLogs = pgTable(
   },
   (t) => [
     uniqueIndex('model_cost_logs_call_idx').on(t.runId, t.nodeId, t.attempt, t.callIndex),
+    uniqueIndex('model_cost_logs_ingestion_call_idx')
+      .on(t.ingestionId, t.callIndex)
+      .where(sql`${t.ingestionId} is not null`),
     index('model_cost_logs_trace_idx').on(t.traceId),
     index('model_cost_logs_tenant_created_idx').on(t.tenantId, t.createdAt),
+    check(
+      'model_cost_logs_owner_check',
+      sql`(${t.runId} is not null and ${t.nodeId} is not null and ${t.attempt} is not null) or ${t.ingestionId} is not null`,
+    ),
   ],
 );
