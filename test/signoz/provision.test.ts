@@ -9,12 +9,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadDefinitions } from '../../apps/cli/src/signoz/load-definitions.ts';
 import { provision } from '../../apps/cli/src/signoz/provision.ts';
 import { SignozClient } from '../../apps/cli/src/signoz/signoz-client.ts';
-import { type FakeSignoz, startFakeSignoz } from './fake-signoz.ts';
+import { type FakeSignoz, isV2, startFakeSignoz, titleOf } from './fake-signoz.ts';
 
 /**
- * `npm run signoz:provision` against a loopback server that answers like SigNoz: the CLI as a real child
- * process for the user-facing behaviour (exit codes, messages, idempotence), and `provision()` in-process
- * for the edge cases of SigNoz's answers.
+ * `npm run signoz:provision` against a loopback server that answers like a given SigNoz release: the CLI
+ * as a real child process for the user-facing behaviour (exit codes, messages, idempotence) on a release
+ * before v0.135 (v1 dashboard API) and one after (v2), and `provision()` in-process for the edge cases of
+ * SigNoz's answers (rules here, dashboards across releases in dashboard-api.test.ts).
  */
 const repo = path.resolve(import.meta.dirname, '../..');
 const signozDir = path.join(repo, 'signoz');
@@ -51,22 +52,35 @@ function runCli(args: string[], env: Record<string, string>): Promise<CliResult>
 
 const fileJson = async (file: string) => JSON.parse(await readFile(path.join(signozDir, file), 'utf8'));
 
-describe('npm run signoz:provision', () => {
+const DASHBOARD_TITLES = ['Flowtrace · Fleet overview', 'Flowtrace · LLM usage and cost'];
+
+/** Each release's dashboard API: v1 before v0.135, v2 from it (the v1 endpoints answer 501 there). */
+describe.each([
+  { release: 'v0.138.0', api: 'v2', other: 'v1' },
+  { release: 'v0.134.0', api: 'v1', other: 'v2' },
+])('npm run signoz:provision against SigNoz $release', ({ release, api, other }) => {
   let signoz: FakeSignoz;
   let env: Record<string, string>;
 
   beforeEach(async () => {
-    signoz = await startFakeSignoz({ apiKey: API_KEY });
+    signoz = await startFakeSignoz({ apiKey: API_KEY, release });
     env = { SIGNOZ_URL: signoz.url, SIGNOZ_API_KEY: API_KEY };
   });
   afterEach(async () => {
     await signoz.close();
   });
 
-  it('creates every dashboard and rule, then updates them in place on the next run', async () => {
+  const state = () => ({
+    dashboards: signoz.dashboards.map((d) => `${titleOf(d)} ${d.id}`).sort(),
+    rules: signoz.rules.map((r) => `${r.rule.alert} ${r.id}`).sort(),
+  });
+
+  it('creates every dashboard and rule, then updates them in place on each later run, with no duplicates', async () => {
     const first = await runCli([], env);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`signoz: SigNoz ${release} `);
+    expect(first.stdout).toContain(`dashboards through /api/${api}/dashboards`);
     expect(first.stdout).toMatch(
       /^created +dashboard +"Flowtrace · Fleet overview" \(dashboards\/fleet-overview\.json\) id=/m,
     );
@@ -74,42 +88,75 @@ describe('npm run signoz:provision', () => {
       /^created +alert +"Flowtrace: stalled jobs" \(alerts\/stalled-jobs\.json\) id=/m,
     );
     expect(first.stdout).toContain(`signoz: ${signoz.url}: 6 created, 0 updated, 0 failed`);
-    expect(signoz.dashboards.map((d) => d.data.title).sort()).toEqual([
-      'Flowtrace · Fleet overview',
-      'Flowtrace · LLM usage and cost',
-    ]);
+    expect(signoz.dashboards.map(titleOf).sort()).toEqual(DASHBOARD_TITLES);
     expect(signoz.rules).toHaveLength(4);
-    // What is sent is the file as written.
-    const fleet = signoz.dashboards.find((d) => d.data.title === 'Flowtrace · Fleet overview');
-    expect(fleet?.data).toEqual(await fileJson('dashboards/fleet-overview.json'));
+    const file = await fileJson('dashboards/fleet-overview.json');
+    const fleet = signoz.dashboard('Flowtrace · Fleet overview');
+    if (api === 'v1') {
+      // Stored as sent.
+      expect(fleet?.data).toEqual(file);
+    } else {
+      // Converted by SigNoz: one panel per widget, the tags as key/value pairs.
+      expect(fleet && isV2(fleet)).toBe(true);
+      const spec = fleet?.data.spec as { panels: Record<string, unknown>; display: { description: string } };
+      expect(Object.keys(spec.panels).sort()).toEqual(file.widgets.map((w: { id: string }) => w.id).sort());
+      expect(spec.display.description).toBe(file.description);
+      expect(fleet?.tags).toEqual(file.tags.map((value: string) => ({ key: 'tag', value })));
+    }
     const stalled = signoz.rules.find((r) => r.rule.alert === 'Flowtrace: stalled jobs');
     expect(stalled?.rule).toEqual(await fileJson('alerts/stalled-jobs.json'));
+    const created = state();
 
-    const ids = {
-      dashboards: signoz.dashboards.map((d) => d.id).sort(),
-      rules: signoz.rules.map((r) => r.id).sort(),
-    };
-    const firstCalls = signoz.calls.length;
-    const second = await runCli([], env);
-    expect(second.code).toBe(0);
-    expect(second.stdout).toContain('0 created, 6 updated, 0 failed');
-    const secondCalls = signoz.calls
-      .slice(firstCalls)
-      .map((c) => `${c.method} ${c.path.replace(/\?.*/, '')}`);
-    expect(secondCalls.filter((c) => c.startsWith('POST'))).toEqual([]);
-    expect(secondCalls.filter((c) => c.startsWith('PUT')).sort()).toEqual(
-      [
-        ...ids.dashboards.map((id) => `PUT /api/v1/dashboards/${id}`),
-        ...ids.rules.map((id) => `PUT /api/v2/rules/${id}`),
-      ].sort(),
-    );
-    expect({
-      dashboards: signoz.dashboards.map((d) => d.id).sort(),
-      rules: signoz.rules.map((r) => r.id).sort(),
-    }).toEqual(ids);
-
-    expect(signoz.calls.length).toBeGreaterThan(0);
+    for (const run of [2, 3]) {
+      const callsBefore = signoz.calls.length;
+      const again = await runCli([], env);
+      expect(again.stderr, `run ${run}`).toBe('');
+      expect(again.code, `run ${run}`).toBe(0);
+      expect(again.stdout, `run ${run}`).toContain('0 created, 6 updated, 0 failed');
+      expect(state(), `run ${run}: same items, same ids, nothing left behind`).toEqual(created);
+      const calls = signoz.calls.slice(callsBefore).map((c) => `${c.method} ${c.path.replace(/\?.*/, '')}`);
+      expect(calls.filter((c) => c.includes(`/api/${other}/dashboards`))).toEqual([]);
+      expect(calls.filter((c) => c.startsWith('PUT')).sort()).toEqual(
+        [
+          ...signoz.dashboards.map((d) => `PUT /api/${api}/dashboards/${d.id}`),
+          ...signoz.rules.map((r) => `PUT /api/v2/rules/${r.id}`),
+        ].sort(),
+      );
+      expect(calls.filter((c) => c === 'POST /api/v2/rules')).toEqual([]);
+    }
     expect(signoz.calls.every((c) => c.apiKey === API_KEY)).toBe(true);
+  });
+
+  it('carries a changed dashboard file into the existing dashboard', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'signoz-cli-'));
+    try {
+      await cp(signozDir, dir, { recursive: true });
+      expect((await runCli(['--only', 'dashboards', '--dir', dir], env)).code).toBe(0);
+      const id = signoz.dashboard('Flowtrace · Fleet overview')?.id;
+      const file = await fileJson('dashboards/fleet-overview.json');
+      file.widgets[0].title = 'Renamed panel';
+      file.tags = ['flowtrace', 'team:platform'];
+      await writeFile(path.join(dir, 'dashboards', 'fleet-overview.json'), JSON.stringify(file));
+
+      const result = await runCli(['--only', 'dashboards', '--dir', dir], env);
+      expect(result.stdout).toContain('0 created, 2 updated, 0 failed');
+      const fleet = signoz.dashboard('Flowtrace · Fleet overview');
+      expect(fleet?.id).toBe(id);
+      expect(signoz.dashboards).toHaveLength(2);
+      if (api === 'v1') {
+        expect(fleet?.data).toEqual(file);
+      } else {
+        type Spec = { panels: Record<string, { spec: { display: { name: string } } }> };
+        const spec = fleet?.data.spec as Spec | undefined;
+        expect(spec?.panels[file.widgets[0].id]?.spec.display.name).toBe('Renamed panel');
+        expect(fleet?.tags).toEqual([
+          { key: 'tag', value: 'flowtrace' },
+          { key: 'team', value: 'platform' },
+        ]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits non-zero and says the API key was refused on a 401, sending nothing else', async () => {
@@ -119,8 +166,32 @@ describe('npm run signoz:provision', () => {
     expect(result.stderr).toContain('HTTP 401');
     expect(result.stderr).toContain('6 of 6 definition(s) not sent');
     expect(result.stderr).not.toContain('not-the-key');
-    expect(signoz.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET /api/v1/dashboards']);
+    // The version answers without a key; the first call that needs it stops the run.
+    expect(signoz.calls.map((c) => `${c.method} ${c.path.replace(/\?.*/, '')}`)).toEqual([
+      'GET /api/v1/version',
+      `GET /api/${api}/dashboards`,
+    ]);
     expect(signoz.dashboards).toEqual([]);
+  });
+
+  it('--only alerts leaves the dashboards alone', async () => {
+    const result = await runCli(['--only', 'alerts'], env);
+    expect(result.code).toBe(0);
+    expect(new Set(signoz.calls.map((c) => c.path.replace(/\?.*/, '')))).toEqual(new Set(['/api/v2/rules']));
+    expect(signoz.rules).toHaveLength(4);
+  });
+});
+
+describe('npm run signoz:provision, before sending', () => {
+  let signoz: FakeSignoz;
+  let env: Record<string, string>;
+
+  beforeEach(async () => {
+    signoz = await startFakeSignoz({ apiKey: API_KEY, release: 'v0.138.0' });
+    env = { SIGNOZ_URL: signoz.url, SIGNOZ_API_KEY: API_KEY };
+  });
+  afterEach(async () => {
+    await signoz.close();
   });
 
   it('--dry-run checks the files and sends nothing', async () => {
@@ -133,13 +204,6 @@ describe('npm run signoz:provision', () => {
     expect(signoz.calls).toEqual([]);
   });
 
-  it('--only alerts leaves the dashboards alone', async () => {
-    const result = await runCli(['--only', 'alerts'], env);
-    expect(result.code).toBe(0);
-    expect(new Set(signoz.calls.map((c) => c.path.replace(/\?.*/, '')))).toEqual(new Set(['/api/v2/rules']));
-    expect(signoz.rules).toHaveLength(4);
-  });
-
   it('names the URL it could not reach when the connection is refused', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -148,8 +212,9 @@ describe('npm run signoz:provision', () => {
     const result = await runCli([], { ...env, SIGNOZ_URL: `http://127.0.0.1:${port}` });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
-      `cannot reach SigNoz at http://127.0.0.1:${port}/api/v1/dashboards (connection refused)`,
+      `cannot reach SigNoz at http://127.0.0.1:${port}/api/v1/version (connection refused)`,
     );
+    expect(result.stderr).toContain('6 of 6 definition(s) not sent');
   });
 
   it('sends nothing while a file has a problem, naming the file and the path', async () => {
@@ -180,7 +245,7 @@ describe('npm run signoz:provision', () => {
 describe('provision()', () => {
   let signoz: FakeSignoz;
   beforeEach(async () => {
-    signoz = await startFakeSignoz({ apiKey: API_KEY });
+    signoz = await startFakeSignoz({ apiKey: API_KEY, release: 'v0.138.0' });
   });
   afterEach(async () => {
     await signoz.close();

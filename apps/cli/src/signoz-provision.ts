@@ -9,7 +9,8 @@ import { SignozClient } from './signoz/signoz-client.ts';
 /**
  * `npm run signoz:provision [-- --dry-run] [--only dashboards|alerts] [--dir <signoz dir>]`: creates or
  * updates the dashboards in signoz/dashboards and the alert rules in signoz/alerts through SigNoz's API
- * (SIGNOZ_URL, SIGNOZ_API_KEY). Every file is checked first; nothing is sent while one has a problem.
+ * (SIGNOZ_URL, SIGNOZ_API_KEY); dashboards through the v1 or v2 API by SigNoz's version. Every file is
+ * checked first; nothing is sent while one has a problem.
  */
 const usage = 'usage: npm run signoz:provision -- [--dry-run] [--only dashboards|alerts] [--dir <path>]';
 let values: { 'dry-run': boolean; only?: string; dir?: string; help: boolean };
@@ -66,7 +67,12 @@ const line = (r: ItemResult) =>
 const report = await provision(
   definitions,
   { alertChannels: SIGNOZ_ALERT_CHANNELS },
-  { signoz, onItem: (r) => (r.action === 'failed' ? console.error(line(r)) : console.log(line(r))) },
+  {
+    signoz,
+    onItem: (r) => (r.action === 'failed' ? console.error(line(r)) : console.log(line(r))),
+    onDashboardApi: (choice) =>
+      console.log(`signoz: ${choice.reason}: dashboards through /api/${choice.api}/dashboards`),
+  },
 );
 const count = (action: ItemResult['action']) => report.items.filter((r) => r.action === action).length;
 if (report.fatal) {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 /**
- * The dashboard JSON that SigNoz's released UI imports (`POST /api/v1/dashboards`, "Import JSON"): the v1
+ * The dashboard JSON that SigNoz's UI imports ("Import JSON") and its API creates from (`POST
+ * /api/v1/dashboards` before v0.135, `POST /api/v2/dashboards` from it, which converts it): the v1
  * dashboard format `{title, description, tags, variables, layout, widgets}` as exported from the UI and
  * kept in the `SigNoz/dashboards` repository. Only the fields we rely on are described; SigNoz ignores and
  * keeps the rest, and unknown keys are sent as written.
@@ -150,15 +151,26 @@ export const variableSchema = z
     path: ['dynamicVariablesAttribute'],
   });
 
-export const dashboardSchema = z.object({
-  title: z.string().min(1),
-  description: z.string(),
-  tags: z.array(z.string()),
-  version: z.string().optional(),
-  variables: z.record(z.string(), variableSchema),
-  layout: z.array(layoutItemSchema).min(1),
-  widgets: z.array(widgetSchema).min(1),
-});
+/**
+ * SigNoz v0.135+ (`POST /api/v2/dashboards`) converts a body to its v2 format when it has `version` and no
+ * `schemaVersion`, keeps 128 characters of the title (`MaxDisplayNameLen`) and at most 10 tags
+ * (`MaxTagsPerDashboard`); older releases store the v1 JSON as it is.
+ */
+export const dashboardSchema = z
+  .object({
+    title: z.string().min(1).max(128, 'SigNoz keeps at most 128 characters of a dashboard title'),
+    description: z.string(),
+    tags: z.array(z.string()).max(10, 'SigNoz allows at most 10 tags on a dashboard'),
+    version: z.literal('v5', 'must be "v5": the queries carry the v5 query-builder fields'),
+    variables: z.record(z.string(), variableSchema),
+    layout: z.array(layoutItemSchema).min(1),
+    widgets: z.array(widgetSchema).min(1),
+  })
+  .loose()
+  .refine((d) => !('schemaVersion' in d), {
+    message: 'a v1 dashboard has no schemaVersion (SigNoz would read the file as a v2 dashboard)',
+    path: ['schemaVersion'],
+  });
 
 export type Dashboard = z.infer<typeof dashboardSchema>;
 export type DashboardWidget = z.infer<typeof widgetSchema>;

@@ -1,11 +1,14 @@
 import type { AlertRule } from './alert-schema.ts';
+import type { DashboardApi } from './dashboard-api.ts';
 import type { Definition, DefinitionKind, Definitions } from './load-definitions.ts';
 import { type SignozApi, SignozError, type SignozItem } from './signoz-client.ts';
+import type { DashboardApiChoice } from './signoz-version.ts';
 
 /**
  * Creates or updates every definition in SigNoz. Idempotent: it lists what exists first and updates the
  * dashboard with the same title or the rule with the same alert name instead of creating another; two
- * existing items with one name are reported, not guessed between. An unreachable SigNoz or a refused API
+ * existing items with one name are reported, not guessed between. Dashboards go through the API this
+ * SigNoz speaks (v1 before v0.135, v2 from it; signoz-version.ts). An unreachable SigNoz or a refused API
  * key stops the run; any other failure fails its item and the run goes on.
  */
 export type ItemAction = 'created' | 'updated' | 'failed';
@@ -35,6 +38,8 @@ export interface ProvisionDeps {
   signoz: SignozApi;
   /** Called with each item's result as it completes. */
   onItem?: (result: ItemResult) => void;
+  /** Called once the dashboard API is chosen, before the first dashboard is sent. */
+  onDashboardApi?: (choice: DashboardApiChoice) => void;
 }
 
 /** The rule body to send: the file's JSON, with default channels on thresholds that name none. */
@@ -50,21 +55,21 @@ export function ruleBody(
   return body;
 }
 
-interface KindApi<T> {
-  list(): Promise<SignozItem[]>;
+interface KindApi<T, Item extends SignozItem> {
+  list(): Promise<Item[]>;
   create(definition: Definition<T>): Promise<{ id: string | undefined }>;
-  update(id: string, definition: Definition<T>): Promise<void>;
+  update(existing: Item, definition: Definition<T>): Promise<void>;
 }
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-async function provisionKind<T>(
+async function provisionKind<T, Item extends SignozItem>(
   definitions: readonly Definition<T>[],
-  api: KindApi<T>,
+  api: KindApi<T, Item>,
   record: (result: ItemResult) => void,
 ): Promise<void> {
   if (definitions.length === 0) return;
-  let existing: SignozItem[];
+  let existing: Item[];
   try {
     existing = await api.list();
   } catch (error) {
@@ -93,11 +98,12 @@ async function provisionKind<T>(
           error: `SigNoz has ${matches.length} ${kind}s named "${name}" (ids ${matches.map((m) => m.id).join(', ')}); delete all but one`,
         });
       } else if (matches[0]) {
-        await api.update(matches[0].id, definition);
+        await api.update(matches[0], definition);
         record({ kind, name, file, action: 'updated', id: matches[0].id });
       } else {
         const { id } = await api.create(definition);
-        if (id !== undefined) existing.push({ id, name });
+        // Known by id and name only: enough to refuse a second definition of the same name.
+        if (id !== undefined) existing.push({ id, name } as Item);
         record({ kind, name, file, action: 'created', id });
       }
     } catch (error) {
@@ -120,12 +126,20 @@ export async function provision(
   const { signoz } = deps;
   const channels = options.alertChannels ?? [];
   try {
+    let dashboards: DashboardApi | undefined;
+    const dashboardApi = async () => {
+      if (dashboards === undefined) {
+        dashboards = await signoz.dashboards();
+        deps.onDashboardApi?.(dashboards.choice);
+      }
+      return dashboards;
+    };
     await provisionKind(
       definitions.dashboards,
       {
-        list: () => signoz.listDashboards(),
-        create: (d) => signoz.createDashboard(d.body),
-        update: (id, d) => signoz.updateDashboard(id, d.body),
+        list: async () => (await dashboardApi()).list(),
+        create: async (d) => (await dashboardApi()).create(d.body),
+        update: async (existing, d) => (await dashboardApi()).update(existing, d.body),
       },
       record,
     );
@@ -134,7 +148,7 @@ export async function provision(
       {
         list: () => signoz.listRules(),
         create: (d) => signoz.createRule(ruleBody(d, channels)),
-        update: (id, d) => signoz.updateRule(id, ruleBody(d, channels)),
+        update: (existing, d) => signoz.updateRule(existing.id, ruleBody(d, channels)),
       },
       record,
     );
