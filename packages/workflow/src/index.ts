@@ -1,5 +1,5 @@
 export { ancestorsOf, rootNodes, successorsOf } from './definition/graph.ts';
-export { DEFINITION_LIMITS, jsonByteLength } from './definition/limits.ts';
+export { DEFINITION_LIMITS, jsonByteLength, STORED_JSON_MAX_DEPTH } from './definition/limits.ts';
 export {
   type AgentNodeConfig,
   type AgentTool,
@@ -17,6 +17,17 @@ export {
 } from './definition/node-configs.ts';
 export { formatIssues, parseWorkflowDefinition } from './definition/parse-definition.ts';
 export { parseRunInput } from './definition/parse-run-input.ts';
+export {
+  assertStorableClientJson,
+  describeJsonTextProblem,
+  findJsonTextProblem,
+  isStorableText,
+  type JsonTextProblem,
+  REPLACEMENT_CHARACTER,
+  type StorableJson,
+  toStorableJson,
+  toStorableText,
+} from './definition/storable-json.ts';
 export {
   type BackoffPolicy,
   NODE_ID_PATTERN,

@@ -3,6 +3,7 @@ import { FlowtraceError } from '../errors/flowtrace-error.ts';
 import { jsonTemplateStrings, templateReferences } from '../template/template.ts';
 import { DEFINITION_LIMITS, jsonByteLength } from './limits.ts';
 import { isNodeType, NODE_CONFIG_SCHEMAS, NODE_TYPES } from './node-configs.ts';
+import { assertStorableClientJson } from './storable-json.ts';
 import { assertUrlTemplates } from './url-templates.ts';
 import {
   nodeEnvelopeSchema,
@@ -30,6 +31,8 @@ export function formatIssues(error: z.ZodError, prefix = ''): string {
  * Errors carry a distinct code and a message that names the offending node.
  */
 export function parseWorkflowDefinition(raw: unknown): WorkflowDefinition {
+  // Nesting first: measuring, schema checks and template scans all recurse into the value.
+  assertStorableClientJson(raw, 'workflow');
   if (jsonByteLength(raw) > DEFINITION_LIMITS.maxDefinitionBytes) {
     throw new FlowtraceError(
       'definition_too_large',

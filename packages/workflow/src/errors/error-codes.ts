@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   input_too_large: 400,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  nesting_too_deep: 400,
+  invalid_character: 400,
+  headers_too_large: 431,
+  request_timeout: 408,
   idempotency_conflict: 409,
   run_not_cancellable: 409,
   // Auth and lookup
@@ -38,6 +42,8 @@ export const ERROR_CODES = {
   budget_exceeded: 422,
   executor_not_found: 500,
   cancelled: 409,
+  output_not_storable: 422,
+  redrive_limit_exceeded: 500,
   // Infrastructure
   dependency_unavailable: 503,
   internal_error: 500,

@@ -1,0 +1,1 @@
+export { hostileJson, hostileString, nestedJson, nestedJsonText } from './hostile-json.ts';
