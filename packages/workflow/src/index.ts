@@ -50,7 +50,9 @@ export type {
   JsonPrimitive,
   JsonValue,
   Logger,
+  ModelCallEstimate,
   ModelCallRecord,
+  ModelCallReservation,
   NodeExecutionContext,
   NodeExecutor,
 } from './executor/node-executor.ts';

@@ -136,11 +136,18 @@ export function createAgentExecutor(deps: AgentExecutorDeps): NodeExecutor<'agen
       const provider = deps.providers.get(config.provider);
 
       const usage = new AgentUsage();
-      const ledger = {
-        recordModelCall: (call: Parameters<typeof ctx.ledger.recordModelCall>[0]) => {
+      // The node's ledger, counting every model call (tools' included) towards the agent's own budget.
+      const ledger: AgentToolContext['ledger'] = {
+        recordModelCall: async (call, reservation) => {
           usage.add(call);
-          ctx.ledger.recordModelCall(call);
+          await ctx.ledger.recordModelCall(call, reservation);
         },
+        ...(ctx.ledger.reserveModelCall
+          ? { reserveModelCall: ctx.ledger.reserveModelCall.bind(ctx.ledger) }
+          : {}),
+        ...(ctx.ledger.releaseModelCall
+          ? { releaseModelCall: ctx.ledger.releaseModelCall.bind(ctx.ledger) }
+          : {}),
       };
       const toolCtx: AgentToolContext = {
         runId: ctx.runId,

@@ -20,9 +20,10 @@ export interface AgentToolContext {
   readonly logger: Logger;
   /**
    * Where a tool records the model calls it makes (an `llm` tool's chat call, a `rag` tool's query
-   * embedding). Each record is written to `model_cost_logs` and counts toward the agent's budget.
+   * embedding). Each call reserves against the tenant's budgets first, and each record is written to
+   * `model_cost_logs` and counts toward the agent's budget.
    */
-  readonly ledger: Pick<ExecutionLedger, 'recordModelCall'>;
+  readonly ledger: Pick<ExecutionLedger, 'recordModelCall' | 'reserveModelCall' | 'releaseModelCall'>;
 }
 
 /**

@@ -28,7 +28,7 @@ function context(
     upstream: { fetch: { status: 200, items: ['a', 'b'] } },
     signal: new AbortController().signal,
     logger: silentLogger,
-    ledger: { recordModelCall: (call) => records.push(call), recordAgentStep() {} },
+    ledger: { recordModelCall: (call) => void records.push(call), recordAgentStep() {} },
     records,
     ...overrides,
   };

@@ -144,3 +144,79 @@ describe('parsePricingFromEnv', () => {
     ).toThrow(/invalid FLOWTRACE_PRICING/);
   });
 });
+
+describe('dated prices', () => {
+  const usage = { inputTokens: 1_000_000, outputTokens: 0 };
+  const before = new Date('2026-12-31T23:59:59.999Z');
+  const after = new Date('2027-01-01T00:00:00.000Z');
+
+  it('applies a price from its effective date and records which one priced each call', () => {
+    const table = createPricingTable({
+      overrides: {
+        version: 'acme',
+        prices: [{ provider: 'openai', model: 'gpt-4o', input: 2, output: 8, effectiveFrom: '2027-01-01' }],
+      },
+    });
+    // Before the date the built-in price applies, from it the new one.
+    expect(table.computeCost('openai', 'gpt-4o', usage, before)).toEqual({
+      costUsd: 2.5,
+      pricingVersion: PRICING_VERSION,
+    });
+    expect(table.computeCost('openai', 'gpt-4o-2024-08-06', usage, after)).toEqual({
+      costUsd: 2,
+      pricingVersion: 'acme@2027-01-01',
+    });
+  });
+
+  it('keeps every dated entry so that past calls are priced as they were', () => {
+    const table = createPricingTable({
+      overrides: {
+        prices: [
+          {
+            provider: 'vllm',
+            model: 'llama',
+            match: 'prefix',
+            input: 1,
+            output: 1,
+            effectiveFrom: '2026-01-01',
+          },
+          {
+            provider: 'vllm',
+            model: 'llama',
+            match: 'prefix',
+            input: 3,
+            output: 1,
+            effectiveFrom: '2026-06-01',
+          },
+        ],
+      },
+    });
+    expect(table.priceFor('vllm', 'llama-3', new Date('2025-12-31'))).toBeUndefined();
+    expect(table.priceFor('vllm', 'llama-3', new Date('2026-03-01'))?.input).toBe(1);
+    expect(table.priceFor('vllm', 'llama-3', new Date('2026-06-01T00:00:00Z'))?.input).toBe(3);
+  });
+
+  it('lets database prices override configuration and be replaced on refresh', () => {
+    const table = createPricingTable({
+      overrides: { version: 'cfg', prices: [{ provider: 'openai', model: 'gpt-4o', input: 1, output: 1 }] },
+    });
+    table.setDatabasePrices([
+      { provider: 'openai', model: 'gpt-4o', input: 5, output: 5, effectiveFrom: '2027-01-01T12:00:00Z' },
+    ]);
+    expect(table.computeCost('openai', 'gpt-4o', usage, before).pricingVersion).toBe('cfg');
+    expect(table.computeCost('openai', 'gpt-4o', usage, new Date('2027-01-01T12:00:00Z'))).toEqual({
+      costUsd: 5,
+      pricingVersion: 'db@2027-01-01T12:00:00.000Z',
+    });
+    table.setDatabasePrices([]);
+    expect(table.computeCost('openai', 'gpt-4o', usage, after).costUsd).toBe(1);
+  });
+
+  it('rejects an effectiveFrom that is not a date', () => {
+    expect(() =>
+      parsePricingFromEnv({
+        FLOWTRACE_PRICING: '[{"provider":"a","model":"b","input":1,"output":2,"effectiveFrom":"soon"}]',
+      }),
+    ).toThrow(/invalid FLOWTRACE_PRICING/);
+  });
+});

@@ -1,4 +1,4 @@
-import type { ExecutionLedger, Logger } from '@flowtrace/workflow';
+import type { ExecutionLedger, Logger, ModelCallEstimate, ModelCallReservation } from '@flowtrace/workflow';
 import { FlowtraceError } from '@flowtrace/workflow';
 import {
   type Attributes,
@@ -59,7 +59,7 @@ export interface TracedChatOptions {
   request: ChatRequest;
   signal?: AbortSignal | undefined;
   capture: ContentCaptureOptions;
-  ledger: Pick<ExecutionLedger, 'recordModelCall'>;
+  ledger: Pick<ExecutionLedger, 'recordModelCall' | 'reserveModelCall' | 'releaseModelCall'>;
   pricing: PricingTable;
   logger?: Logger | undefined;
 }
@@ -105,53 +105,123 @@ export function tracedChat(options: TracedChatOptions): Promise<TracedChatResult
     );
   }
 
-  return tracer.startActiveSpan(
-    `${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${request.model}`,
-    { kind: SpanKind.CLIENT, attributes: spanAttributes },
-    async (span) => {
-      const started = performance.now();
-      try {
-        const response = await provider.chat(request, { signal: options.signal });
-        const latencyMs = Math.round(performance.now() - started);
-        const { costUsd, pricingVersion } = options.pricing.computeCost(
-          provider.genAiProviderName,
-          [response.model, request.model],
-          response.usage,
-        );
-        span.setAttributes(responseAttributes(response, costUsd));
-        if (options.capture.enabled) {
-          span.setAttributes(
-            safely(options.logger, () => outputContentAttributes(options.capture, redact, response), {}),
+  return reserveThenCall(options, (reservation, state) =>
+    tracer.startActiveSpan(
+      `${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${request.model}`,
+      { kind: SpanKind.CLIENT, attributes: spanAttributes },
+      async (span) => {
+        const started = performance.now();
+        const calledAt = new Date();
+        try {
+          const response = await provider.chat(request, { signal: options.signal });
+          state.answered = true;
+          const latencyMs = Math.round(performance.now() - started);
+          const { costUsd, pricingVersion } = options.pricing.computeCost(
+            provider.genAiProviderName,
+            [response.model, request.model],
+            response.usage,
+            calledAt,
           );
+          span.setAttributes(responseAttributes(response, costUsd));
+          if (options.capture.enabled) {
+            span.setAttributes(
+              safely(options.logger, () => outputContentAttributes(options.capture, redact, response), {}),
+            );
+          }
+          await options.ledger.recordModelCall(
+            {
+              provider: options.providerName,
+              operation: 'chat',
+              requestModel: request.model,
+              responseModel: response.model,
+              responseId: response.id,
+              inputTokens: response.usage.inputTokens,
+              outputTokens: response.usage.outputTokens,
+              cachedInputTokens: response.usage.cachedInputTokens,
+              reasoningTokens: response.usage.reasoningTokens,
+              costUsd,
+              pricingVersion,
+              latencyMs,
+              finishReason: response.finishReason,
+            },
+            reservation,
+          );
+          recordMetrics(options, baseAttributes, latencyMs, response, undefined);
+          return { response, costUsd, pricingVersion, latencyMs };
+        } catch (error) {
+          const errorType = errorTypeOf(error);
+          scrubError(error, redact);
+          recordFailure(span, error, errorType, redact);
+          recordMetrics(options, baseAttributes, performance.now() - started, undefined, errorType);
+          throw error;
+        } finally {
+          span.end();
         }
-        options.ledger.recordModelCall({
-          provider: options.providerName,
-          operation: 'chat',
-          requestModel: request.model,
-          responseModel: response.model,
-          responseId: response.id,
-          inputTokens: response.usage.inputTokens,
-          outputTokens: response.usage.outputTokens,
-          cachedInputTokens: response.usage.cachedInputTokens,
-          reasoningTokens: response.usage.reasoningTokens,
-          costUsd,
-          pricingVersion,
-          latencyMs,
-          finishReason: response.finishReason,
-        });
-        recordMetrics(options, baseAttributes, latencyMs, response, undefined);
-        return { response, costUsd, pricingVersion, latencyMs };
-      } catch (error) {
-        const errorType = errorTypeOf(error);
-        scrubError(error, redact);
-        recordFailure(span, error, errorType, redact);
-        recordMetrics(options, baseAttributes, performance.now() - started, undefined, errorType);
-        throw error;
-      } finally {
-        span.end();
-      }
-    },
+      },
+    ),
   );
+}
+
+/** Output tokens a call without `maxTokens` is assumed to use when its cost is reserved. */
+export const DEFAULT_OUTPUT_TOKENS_ESTIMATE = 1_024;
+
+/**
+ * What a chat request will cost at most, roughly: about four characters per input token (messages, tool
+ * calls and tool definitions), and `maxTokens` (or `DEFAULT_OUTPUT_TOKENS_ESTIMATE`) output tokens.
+ */
+export function estimateChat(
+  options: Pick<TracedChatOptions, 'provider' | 'providerName' | 'request' | 'pricing'>,
+): ModelCallEstimate {
+  const { request } = options;
+  let chars = 0;
+  for (const message of request.messages) {
+    chars += 8 + (message.content?.length ?? 0);
+    if (message.role === 'assistant') {
+      for (const call of message.toolCalls ?? [])
+        chars += call.name.length + JSON.stringify(call.arguments).length;
+    }
+  }
+  for (const tool of request.tools ?? []) chars += JSON.stringify(tool).length;
+  const inputTokens = Math.ceil(chars / 4);
+  const outputTokens = request.maxTokens ?? DEFAULT_OUTPUT_TOKENS_ESTIMATE;
+  const { costUsd } = options.pricing.computeCost(options.provider.genAiProviderName, [request.model], {
+    inputTokens,
+    outputTokens,
+  });
+  return {
+    provider: options.providerName,
+    operation: 'chat',
+    requestModel: request.model,
+    inputTokens,
+    outputTokens,
+    costUsd,
+  };
+}
+
+/**
+ * Reserves the call's estimate against the tenant's budgets before making it (a refusal means the call
+ * is never made), and gives the reservation back when the call fails without an answer.
+ */
+async function reserveThenCall<T>(
+  options: TracedChatOptions,
+  call: (reservation: ModelCallReservation | null, state: { answered: boolean }) => Promise<T>,
+): Promise<T> {
+  const reservation = options.ledger.reserveModelCall
+    ? await options.ledger.reserveModelCall(estimateChat(options))
+    : null;
+  const state = { answered: false };
+  try {
+    return await call(reservation, state);
+  } catch (error) {
+    // Once answered, the call is recorded (or its reservation is settled as abandoned by a later attempt).
+    if (reservation !== null && !state.answered && options.ledger.releaseModelCall) {
+      const outcome = options.signal?.aborted ? 'abandoned' : 'failed';
+      await options.ledger.releaseModelCall(reservation, outcome).catch((releaseError: unknown) => {
+        options.logger?.warn({ err: releaseError }, 'could not release a model-call reservation');
+      });
+    }
+    throw error;
+  }
 }
 
 function responseAttributes(response: ChatResponse, costUsd: number | null): Attributes {

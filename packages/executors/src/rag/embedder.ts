@@ -23,8 +23,15 @@ export interface EmbeddingCall {
 
 export interface EmbedOptions {
   signal?: AbortSignal;
-  /** Called once per model request, inside that request's `embeddings` span. */
-  onCall?: (call: EmbeddingCall) => void;
+  /**
+   * Called before each model request with its texts; rejecting stops the request before it is made (a
+   * budget). A request it let through ends in `onCall` or, without an answer, in `onCallFailed`.
+   */
+  beforeCall?: (texts: readonly string[]) => Promise<void>;
+  /** Called once per answered model request, inside that request's `embeddings` span; awaited. */
+  onCall?: (call: EmbeddingCall) => void | Promise<void>;
+  /** A request got no answer: `aborted` when the signal cut it off (it may still have been billed). */
+  onCallFailed?: (aborted: boolean) => Promise<void>;
 }
 
 export interface EmbedResult {
@@ -50,10 +57,12 @@ export interface Embedder {
 export async function tracedEmbeddingCall(
   tracer: Tracer,
   embedder: Pick<Embedder, 'provider' | 'model' | 'dimensions'>,
-  inputCount: number,
-  onCall: EmbedOptions['onCall'],
+  texts: readonly string[],
+  options: EmbedOptions,
   call: () => Promise<{ vectors: number[][]; responseModel: string; inputTokens: number }>,
 ): Promise<{ vectors: number[][]; responseModel: string; inputTokens: number }> {
+  const inputCount = texts.length;
+  await options.beforeCall?.(texts);
   const attributes: Attributes = {
     [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
     [ATTR_GEN_AI_PROVIDER_NAME]: embedder.provider,
@@ -67,12 +76,18 @@ export async function tracedEmbeddingCall(
     { kind: SpanKind.CLIENT, attributes },
     async (span) => {
       const started = performance.now();
-      const result = await call();
+      let result: Awaited<ReturnType<typeof call>>;
+      try {
+        result = await call();
+      } catch (error) {
+        await options.onCallFailed?.(options.signal?.aborted === true);
+        throw error;
+      }
       span.setAttributes({
         [ATTR_GEN_AI_RESPONSE_MODEL]: result.responseModel,
         [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: result.inputTokens,
       });
-      onCall?.({
+      await options.onCall?.({
         provider: embedder.provider,
         requestModel: embedder.model,
         responseModel: result.responseModel,

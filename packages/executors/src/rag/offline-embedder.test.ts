@@ -39,7 +39,7 @@ describe('OfflineEmbedder', () => {
     const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
     const embedder = new OfflineEmbedder({ tracer: provider.getTracer('t'), dimensions: 32 });
     const calls: unknown[] = [];
-    const result = await embedder.embed(['one two', 'three'], { onCall: (c) => calls.push(c) });
+    const result = await embedder.embed(['one two', 'three'], { onCall: (c) => void calls.push(c) });
     expect(result.vectors).toHaveLength(2);
     expect(result.inputTokens).toBe(3);
     await provider.forceFlush();

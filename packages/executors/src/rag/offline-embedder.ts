@@ -46,7 +46,7 @@ export class OfflineEmbedder implements Embedder {
   async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<EmbedResult> {
     options.signal?.throwIfAborted();
     if (texts.length === 0) return { vectors: [], model: this.model, inputTokens: 0 };
-    const result = await tracedEmbeddingCall(this.#tracer, this, texts.length, options.onCall, async () => {
+    const result = await tracedEmbeddingCall(this.#tracer, this, texts, options, async () => {
       let inputTokens = 0;
       const vectors = texts.map((text) => {
         const { vector, tokenCount } = hashEmbedding(text, this.dimensions);

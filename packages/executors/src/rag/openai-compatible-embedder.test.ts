@@ -41,7 +41,7 @@ describe('OpenAiCompatibleEmbedder', () => {
   it('batches inputs, keeps their order and sums usage, one span per request', async () => {
     const texts = Array.from({ length: 150 }, (_, i) => `text number ${i}`);
     const calls: EmbeddingCall[] = [];
-    const result = await embedder({ batchSize: 64 }).embed(texts, { onCall: (c) => calls.push(c) });
+    const result = await embedder({ batchSize: 64 }).embed(texts, { onCall: (c) => void calls.push(c) });
 
     const bodies = server.requests.map(
       (r) => r.body as { input: string[]; model: string; encoding_format: string },

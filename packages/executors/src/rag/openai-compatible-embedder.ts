@@ -76,7 +76,7 @@ export class OpenAiCompatibleEmbedder implements Embedder {
     let model = this.model;
     for (const batch of batches(texts, this.#batchSize)) {
       options.signal?.throwIfAborted();
-      const result = await tracedEmbeddingCall(this.#tracer, this, batch.length, options.onCall, () =>
+      const result = await tracedEmbeddingCall(this.#tracer, this, batch, options, () =>
         this.#request(batch, options.signal),
       );
       vectors.push(...result.vectors);

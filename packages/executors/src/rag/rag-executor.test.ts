@@ -62,7 +62,7 @@ function ctxFor(
     logger: silentLogger,
     ledger: {
       recordModelCall: (record) =>
-        ledger.push({ record, activeSpanId: trace.getActiveSpan()?.spanContext().spanId }),
+        void ledger.push({ record, activeSpanId: trace.getActiveSpan()?.spanContext().spanId }),
       recordAgentStep: () => undefined,
     },
   };

@@ -1,6 +1,6 @@
 import { type ExecutionLedger, PermanentNodeError } from '@flowtrace/workflow';
 import type { EmbedderRegistry } from './embedder.ts';
-import { type EmbeddingPricing, embeddingCallRecord } from './embedding-cost.ts';
+import { type EmbeddingPricing, ledgerEmbedHooks } from './embedding-cost.ts';
 import type { MetadataFilter, RagCollection, SearchHit, VectorStore } from './vector-store.ts';
 
 export interface RetrieveDeps {
@@ -24,7 +24,7 @@ export async function retrieve(
     topK: number;
     filter?: MetadataFilter | undefined;
     signal: AbortSignal;
-    ledger: Pick<ExecutionLedger, 'recordModelCall'>;
+    ledger: Pick<ExecutionLedger, 'recordModelCall' | 'reserveModelCall' | 'releaseModelCall'>;
     nodeId: string;
   },
 ): Promise<{ collection: RagCollection; hits: SearchHit[] }> {
@@ -43,7 +43,7 @@ export async function retrieve(
   );
   const { vectors } = await embedder.embed([request.query], {
     signal: request.signal,
-    onCall: (call) => request.ledger.recordModelCall(embeddingCallRecord(call, deps.pricing)),
+    ...ledgerEmbedHooks(request.ledger, embedder, deps.pricing),
   });
   const vector = vectors[0];
   if (vector === undefined) throw new Error('the embedder returned no vector for the query');

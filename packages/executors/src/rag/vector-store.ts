@@ -247,7 +247,9 @@ export class VectorStore {
     const texts = group.flatMap((item) => item.chunks.map((c) => c.content));
     const { vectors } = await options.embedder.embed(texts, {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.beforeCall === undefined ? {} : { beforeCall: options.beforeCall }),
       ...(options.onCall === undefined ? {} : { onCall: options.onCall }),
+      ...(options.onCallFailed === undefined ? {} : { onCallFailed: options.onCallFailed }),
     });
     if (vectors.length !== texts.length) {
       throw new Error(`embedder returned ${vectors.length} vectors for ${texts.length} chunks`);

@@ -40,7 +40,7 @@ export async function executeAgentNode(
       output = (await executor.execute({
         ...ctx,
         ledger: {
-          recordModelCall: (record) => calls.push({ record, spanId: activeSpanId() }),
+          recordModelCall: (record) => void calls.push({ record, spanId: activeSpanId() }),
           recordAgentStep: (record) => steps.push({ record, spanId: activeSpanId() }),
         },
       })) as AgentNodeOutput;

@@ -44,12 +44,45 @@ export interface AgentStepRecord {
   outputTokens: number;
 }
 
+/** What a model call is expected to use, estimated before it is made. */
+export interface ModelCallEstimate {
+  /** The provider's configured name (as in `ModelCallRecord.provider`). */
+  provider: string;
+  operation: 'chat' | 'embeddings';
+  requestModel: string;
+  inputTokens: number;
+  /** The request's output limit when it has one, else a default allowance. */
+  outputTokens: number;
+  /** USD at the current price, or null when the model has no price. */
+  costUsd: number | null;
+}
+
+/** A model call's place in the ledger, taken before the call and settled by `recordModelCall`. */
+export interface ModelCallReservation {
+  readonly estimate: ModelCallEstimate;
+}
+
 /**
- * Where executors record what they did. The engine stamps each record with the trace and span ids of
- * the span active when it is recorded, and writes the rows with the node's result in one transaction.
+ * Where executors record what they did. The engine stamps each record with the trace and span ids of the
+ * span active when it is recorded. Model calls are durable once `recordModelCall` resolves (executors
+ * await it before going on); agent steps are written with the node's outcome.
  */
 export interface ExecutionLedger {
-  recordModelCall(call: ModelCallRecord): void;
+  /**
+   * Before a model call: checks the tenant's budgets and reserves the estimate against them, so that calls
+   * made at the same time cannot overshoot together. Rejects with a `PermanentNodeError`
+   * (`budget_exceeded`) when the call would exceed a budget; the call must then not be made. Resolves to
+   * null when nothing needs reserving (no budgets).
+   */
+  reserveModelCall?(estimate: ModelCallEstimate): Promise<ModelCallReservation | null>;
+  /**
+   * Ends a reservation whose call got no answer: `failed` (the provider answered with an error: nothing
+   * was used, the reservation is given back) or `abandoned` (cut off by a timeout or cancellation: the
+   * provider may have billed it, so its estimate stays counted).
+   */
+  releaseModelCall?(reservation: ModelCallReservation, outcome: 'failed' | 'abandoned'): Promise<void>;
+  /** Records a call the provider answered, settling its reservation when there is one. */
+  recordModelCall(call: ModelCallRecord, reservation?: ModelCallReservation | null): void | Promise<void>;
   recordAgentStep(step: AgentStepRecord): void;
 }
 
