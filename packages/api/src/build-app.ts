@@ -14,6 +14,7 @@ import { registerErrorHandling } from './http/error-handler.ts';
 import { collectionRoutes, type IngestDocuments } from './routes/collection-routes.ts';
 import { HEALTH_PATHS, healthRoutes, type ReadinessCheck } from './routes/health-routes.ts';
 import { runRoutes } from './routes/run-routes.ts';
+import { uiRoutes } from './routes/ui-routes.ts';
 import { workflowRoutes } from './routes/workflow-routes.ts';
 
 export interface AppDeps {
@@ -98,5 +99,6 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     });
     collectionRoutes(v1, { ingest: deps.ingest });
   });
+  await app.register(uiRoutes);
   return app;
 }

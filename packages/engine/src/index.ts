@@ -13,6 +13,19 @@ export {
   type PreparedDispatch,
   predecessorLinks,
 } from './dispatch/node-dispatcher.ts';
+export { type AttemptUsage, attemptUsage } from './events/attempt-usage.ts';
+export {
+  RedisRunEventNotifier,
+  type RunEventNotifier,
+  runEventChannel,
+} from './events/run-event-channel.ts';
+export {
+  RunEventHub,
+  type RunEventHubOptions,
+  type RunEventListener,
+  type RunEventSubscription,
+} from './events/run-event-hub.ts';
+export { TERMINAL_EVENT_TYPES } from './events/run-event-reader.ts';
 export { FleetMetrics, type NodeOutcomeLabel } from './metrics/fleet-metrics.ts';
 export {
   DEFAULT_RETRY,

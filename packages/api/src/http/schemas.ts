@@ -59,7 +59,12 @@ export const runIdParams = z.object({ id: z.uuid('run id must be a UUID') });
 export const workflowIdParams = z.object({ id: z.uuid('workflow id must be a UUID') });
 
 export const eventsQuerySchema = z.object({
-  after: z.coerce.number().int().min(0).default(0).describe('Return events with an id greater than this'),
+  after: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe("Return the events after this seq (the last event's seq, or `nextAfter`)"),
   limit: z.coerce.number().int().min(1).max(1_000).default(200),
 });
 
@@ -121,6 +126,10 @@ export const eventsResponseSchema = z
     events: z.array(
       z.object({
         id: z.number().int(),
+        seq: z
+          .number()
+          .int()
+          .describe("The event's position in its run, in commit order: page and resume by it"),
         type: z.string(),
         nodeId: z.string().nullable(),
         attempt: z.number().int().nullable(),

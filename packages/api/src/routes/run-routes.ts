@@ -1,4 +1,5 @@
 import type { RunRepository, RunSubmitter, RunTerminator, RunView } from '@flowtrace/engine';
+import { carrierFromHeaders } from '@flowtrace/telemetry';
 import { FlowtraceError } from '@flowtrace/workflow';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -88,6 +89,7 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
         ...(body.workflow === undefined ? {} : { workflow: body.workflow }),
         input: body.input,
         ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+        traceContext: carrierFromHeaders(request.headers),
       });
       if (!result.created) reply.header('idempotent-replayed', 'true');
       reply.header('location', `/v1/runs/${result.runId}`);
@@ -134,13 +136,13 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
     async function listRunEvents(request) {
       const { after, limit } = request.query;
       const events = await deps.repository.listEvents(principalOf(request).tenantId, request.params.id, {
-        afterId: after,
+        afterSeq: after,
         limit,
       });
       if (!events) throw new FlowtraceError('not_found', `run ${request.params.id} does not exist`);
       return {
         events: events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })),
-        nextAfter: events.length === limit ? (events.at(-1)?.id ?? null) : null,
+        nextAfter: events.length === limit ? (events.at(-1)?.seq ?? null) : null,
       };
     },
   );

@@ -38,6 +38,12 @@ export const eventLogs = pgTable(
     attempt: integer('attempt'),
     /** `run.queued`, `run.completed`, `node.started`, `node.retried`, ... */
     type: text('type').notNull(),
+    /**
+     * The event's position in its run, in commit order: every writer of a run's events holds the run's row
+     * lock from taking the next number (`runs.event_seq`) until it commits, so a reader that has seen `seq`
+     * n has seen every event before it. Readers page by it (`id` is assigned before commit, in another order).
+     */
+    seq: integer('seq').notNull(),
     message: text('message'),
     data: jsonb('data'),
     /** `type` + node + attempt: the same event is recorded once even when its writer runs twice. */
@@ -46,6 +52,7 @@ export const eventLogs = pgTable(
   },
   (t) => [
     uniqueIndex('event_logs_run_dedupe_idx').on(t.runId, t.dedupeKey),
+    uniqueIndex('event_logs_run_seq_idx').on(t.runId, t.seq),
     index('event_logs_trace_idx').on(t.traceId),
   ],
 );

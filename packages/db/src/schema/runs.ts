@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
+  boolean,
   index,
   integer,
   jsonb,
@@ -45,6 +47,12 @@ export const runs = pgTable(
     /** Nodes that reached completed, skipped or (with continueOnFailure) failed. */
     nodesFinished: integer('nodes_finished').notNull().default(0),
     deadlineAt: timestamp('deadline_at', { withTimezone: true, precision: 3 }),
+    /** The `seq` of the run's latest event (see `event_logs.seq`). */
+    eventSeq: integer('event_seq').notNull().default(0),
+    /** The run this one replays (`POST /v1/runs/:id/replay`): same workflow version and input. */
+    replayOf: uuid('replay_of').references((): AnyPgColumn => runs.id, { onDelete: 'set null' }),
+    /** Span links of the run's `invoke_workflow` span (a replay links to the run it replays). */
+    spanLinks: jsonb('span_links'),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull(),
     startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }),
     finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
@@ -56,6 +64,7 @@ export const runs = pgTable(
     index('runs_trace_idx').on(t.traceId),
     index('runs_tenant_created_idx').on(t.tenantId, t.createdAt),
     index('runs_active_idx').on(t.status, t.createdAt).where(sql`${t.status} in ('queued', 'running')`),
+    index('runs_replay_of_idx').on(t.replayOf).where(sql`${t.replayOf} is not null`),
   ],
 );
 
@@ -76,6 +85,8 @@ export const nodeRuns = pgTable(
     maxAttempts: integer('max_attempts').notNull(),
     output: jsonb('output'),
     error: jsonb('error'),
+    /** Completed in a replay with the output of the replayed run's node, without executing. */
+    reused: boolean('reused').notNull().default(false),
     /** The BullMQ job id of the node's current dispatch. */
     jobId: text('job_id'),
     /** W3C carrier of the span that dispatched the node, so that a re-dispatch continues the run's trace. */

@@ -1,5 +1,10 @@
-import { type DeferredSpanEmitter, FlowtraceAttributes, semconv } from '@flowtrace/telemetry';
-import { type Attributes, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import {
+  type DeferredSpanEmitter,
+  FlowtraceAttributes,
+  semconv,
+  timeInputMillis,
+} from '@flowtrace/telemetry';
+import { type Attributes, type HrTime, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import type { FinishedRun } from '../store/types.ts';
 
@@ -18,8 +23,13 @@ export class DeferredRunSpans {
     this.#metrics = deps.metrics;
   }
 
-  /** Records a run that reached a terminal status: its `invoke_workflow` span and run metrics. */
-  runFinished(run: FinishedRun, workflow: { name: string; version?: number }): void {
+  /**
+   * Records a run that reached a terminal status: its `invoke_workflow` span and run metrics. The span ends
+   * at the run's `finishedAt` (the commit that ended it) or, when the caller passes `lastSpanEnd`, the end
+   * of the caller's own span if that is later: the process that finishes a run emits this after its
+   * `process` span has ended, so that span (and every span under it) ends within `invoke_workflow`.
+   */
+  runFinished(run: FinishedRun, workflow: { name: string; version?: number }, lastSpanEnd?: HrTime): void {
     this.#metrics?.runFinished(
       {
         tenantId: run.tenantId,
@@ -38,7 +48,23 @@ export class DeferredRunSpans {
         traceFlags: run.traceFlags,
         ...(run.traceState ? { traceState: run.traceState } : {}),
         startTime: run.createdAt,
-        endTime: run.finishedAt,
+        endTime:
+          lastSpanEnd !== undefined && timeInputMillis(lastSpanEnd) > run.finishedAt.getTime()
+            ? lastSpanEnd
+            : run.finishedAt,
+        ...(run.spanLinks.length > 0
+          ? {
+              links: run.spanLinks.map((link) => ({
+                context: {
+                  traceId: link.traceId,
+                  spanId: link.spanId,
+                  traceFlags: link.traceFlags,
+                  isRemote: true,
+                },
+                ...(link.attributes ? { attributes: link.attributes } : {}),
+              })),
+            }
+          : {}),
         attributes: {
           [semconv.ATTR_GEN_AI_OPERATION_NAME]: semconv.GEN_AI_OPERATION_NAME_VALUE_INVOKE_WORKFLOW,
           [semconv.ATTR_GEN_AI_WORKFLOW_NAME]: workflow.name,

@@ -1,4 +1,4 @@
-import type { FinishedRun, StoredError } from './types.ts';
+import type { FinishedRun, RunSpanLink, StoredError } from './types.ts';
 
 /** Columns a terminal-status UPDATE returns so that the run's `invoke_workflow` span can be emitted. */
 export interface FinishedRunRow {
@@ -12,6 +12,7 @@ export interface FinishedRunRow {
   parent_span_id: string | null;
   trace_flags: number;
   trace_state: string | null;
+  span_links: RunSpanLink[] | null;
   created_at: Date;
   finished_at: Date;
 }
@@ -28,6 +29,7 @@ export function toFinishedRun(row: FinishedRunRow): FinishedRun {
     parentSpanId: row.parent_span_id,
     traceFlags: row.trace_flags,
     traceState: row.trace_state,
+    spanLinks: row.span_links ?? [],
     createdAt: row.created_at,
     finishedAt: row.finished_at,
   };
@@ -44,6 +46,7 @@ export const FINISHED_RUN_COLUMNS = [
   'parent_span_id',
   'trace_flags',
   'trace_state',
+  'span_links',
   'created_at',
   'finished_at',
 ] as const;

@@ -8,6 +8,18 @@ interface NodeAttemptKey {
   attempt: number;
 }
 
+const INT4_MAX = 2_147_483_647;
+
+/**
+ * A count for an `integer` column. Token counts and latencies come from providers: a value that is not a
+ * non-negative integer within range would fail the whole outcome write (and re-execute the node), so it
+ * is rounded and clamped instead.
+ */
+function int4(value: number): number {
+  if (!Number.isFinite(value)) return value > 0 ? INT4_MAX : 0;
+  return Math.min(INT4_MAX, Math.max(0, Math.round(value)));
+}
+
 /** An attempt's model calls as `model_cost_logs` rows (natural key: run, node, attempt, call index). */
 export function modelCallRows(key: NodeAttemptKey, ledger: LedgerEntries) {
   return ledger.modelCalls.map(({ record, traceId, spanId }, index) => ({
@@ -21,13 +33,13 @@ export function modelCallRows(key: NodeAttemptKey, ledger: LedgerEntries) {
     request_model: record.requestModel,
     response_model: record.responseModel,
     response_id: record.responseId,
-    input_tokens: record.inputTokens,
-    output_tokens: record.outputTokens,
-    cached_input_tokens: record.cachedInputTokens,
-    reasoning_tokens: record.reasoningTokens,
-    cost_usd: record.costUsd === null ? null : record.costUsd.toFixed(10),
+    input_tokens: int4(record.inputTokens),
+    output_tokens: int4(record.outputTokens),
+    cached_input_tokens: int4(record.cachedInputTokens),
+    reasoning_tokens: int4(record.reasoningTokens),
+    cost_usd: record.costUsd === null || !Number.isFinite(record.costUsd) ? null : record.costUsd.toFixed(10),
     pricing_version: record.pricingVersion,
-    latency_ms: Math.round(record.latencyMs),
+    latency_ms: int4(record.latencyMs),
     finish_reason: record.finishReason,
     trace_id: traceId,
     span_id: spanId,
@@ -41,15 +53,15 @@ export function agentStepRows(key: NodeAttemptKey, ledger: LedgerEntries) {
     tenant_id: key.tenantId,
     node_id: key.nodeId,
     attempt: key.attempt,
-    step: record.step,
+    step: int4(record.step),
     thought: record.thought,
     tool_name: record.toolName,
     tool_call_id: record.toolCallId,
     tool_input: record.toolInput,
     observation: record.observation,
     is_error: record.isError,
-    input_tokens: record.inputTokens,
-    output_tokens: record.outputTokens,
+    input_tokens: int4(record.inputTokens),
+    output_tokens: int4(record.outputTokens),
     trace_id: traceId,
     span_id: spanId,
   }));
@@ -102,11 +114,40 @@ export function eventRows(events: readonly EventRow[]) {
   }));
 }
 
+/**
+ * Locks the run's row for the rest of the transaction. Every writer of a run's events takes this lock
+ * before any node row (so that writers cannot deadlock) and keeps it until it commits, which makes the
+ * `seq` numbers it assigns (`insertEvents`) commit in order.
+ */
+export async function lockRunForEvents(tx: Transaction, runId: string): Promise<void> {
+  await tx`select 1 from runs where id = ${runId} for no key update`;
+}
+
+/**
+ * Writes one run's events with the next `seq` numbers of the run, in the order given. The transaction
+ * must hold the run's row lock (`lockRunForEvents`, or an earlier update of the run): events already
+ * recorded (same dedupe key) are left out before numbering, so the numbers have no gaps.
+ */
 export async function insertEvents(tx: Transaction, events: EventRow[]): Promise<void> {
   if (events.length === 0) return;
-  const rows = eventRows(events).map((row) => ({
-    ...row,
-    data: row.data === null ? null : tx.json(row.data as never),
-  }));
-  await tx`insert into event_logs ${tx(rows)} on conflict do nothing`;
+  const runId = events[0]?.runId as string;
+  if (events.some((e) => e.runId !== runId)) throw new Error('insertEvents: events of one run at a time');
+  const rows = eventRows(events).map((row, index) => ({ ...row, ord: index }));
+  await tx`
+    with fresh as (
+      select e.*, row_number() over (order by e.ord) as n
+      from jsonb_to_recordset(${tx.json(rows as never)}) as e(run_id uuid, tenant_id uuid, node_id text,
+        attempt int, type text, message text, data jsonb, dedupe_key text, trace_id text, span_id text, ord int)
+      where not exists (select 1 from event_logs x where x.run_id = e.run_id and x.dedupe_key = e.dedupe_key)
+    ),
+    numbered as (
+      update runs set event_seq = event_seq + (select count(*) from fresh)
+      where id = ${runId} returning event_seq - (select count(*) from fresh) as base
+    )
+    insert into event_logs (run_id, tenant_id, node_id, attempt, type, message, data, dedupe_key, trace_id,
+                            span_id, seq)
+    select f.run_id, f.tenant_id, f.node_id, f.attempt, f.type, f.message, f.data, f.dedupe_key, f.trace_id,
+           f.span_id, b.base + f.n
+    from fresh f cross join numbered b
+    on conflict do nothing`;
 }

@@ -1,6 +1,8 @@
 import type { Sql, Transaction } from '@flowtrace/db';
 import type { TraceCarrier } from '@flowtrace/telemetry';
 import type { Tracer } from '@opentelemetry/api';
+import { attemptUsage } from '../events/attempt-usage.ts';
+import { announceCommitted, type RunEventNotifier } from '../events/run-event-channel.ts';
 import { withDbSpan } from '../tracing/db-span.ts';
 import { FINISHED_RUN_COLUMNS, type FinishedRunRow, toFinishedRun } from './finished-run.ts';
 import {
@@ -9,8 +11,10 @@ import {
   eventRows,
   insertEvents,
   insertLedgerRows,
+  lockRunForEvents,
   modelCallRows,
 } from './ledger-rows.ts';
+import { sanitizedEvent, toStorableOutcome } from './storable-outcome.ts';
 import type {
   FinishedRun,
   JsonValue,
@@ -50,6 +54,11 @@ interface NodeRef {
   /** The span of this attempt (the consumer span), stamped on rows. */
   traceId: string;
   spanId: string | null;
+  /**
+   * The status the node must still have for the write to apply (with `attempt`): `running` for a worker
+   * recording its attempt; `queued` when the reconciler gives up on a node waiting for a job.
+   */
+  fromStatus?: 'running' | 'queued';
 }
 
 export interface FinishNodeInput extends NodeRef {
@@ -97,10 +106,13 @@ export interface RetryNodeInput extends NodeRef {
 export class NodeStateStore {
   readonly #sql: Sql;
   readonly #tracer: Tracer;
+  readonly #events: RunEventNotifier | undefined;
 
-  constructor(deps: { sql: Sql; tracer: Tracer }) {
+  /** `events` is told when a write's events have committed (live readers of the run are woken). */
+  constructor(deps: { sql: Sql; tracer: Tracer; events?: RunEventNotifier }) {
     this.#sql = deps.sql;
     this.#tracer = deps.tracer;
+    this.#events = deps.events;
   }
 
   /**
@@ -114,9 +126,14 @@ export class NodeStateStore {
     spanId: string;
   }): Promise<ClaimedNode | null> {
     const sql = this.#sql;
-    return withDbSpan(this.#tracer, 'claim_node', async () => {
+    const claimed = withDbSpan(this.#tracer, 'claim_node', async (): Promise<ClaimedNode | null> => {
       const rows = await sql`
-        with previous as (
+        with run_lock as (
+          -- The run's row before the node's: the lock order of every writer of a run's events (see
+          -- lockRunForEvents). The node row is locked by the UPDATE below, which joins this row.
+          select id, status from runs where id = ${ref.runId} for no key update
+        ),
+        previous as (
           -- The row as it was before this claim (sibling CTEs read the statement's snapshot). No FOR UPDATE:
           -- the row the UPDATE below modifies would then be skipped when this CTE is read.
           select attempt, status, trace_id, span_id, started_at from node_runs
@@ -126,25 +143,32 @@ export class NodeStateStore {
           update node_runs n
           set status = 'running', attempt = n.attempt + 1, started_at = now(), heartbeat_at = now(),
               finished_at = null, trace_id = ${ref.traceId}, span_id = ${ref.spanId}
-          from runs r
+          from run_lock r
           where n.run_id = ${ref.runId} and n.node_id = ${ref.nodeId}
             and n.status in ('queued', 'running')
-            and r.id = n.run_id and r.status in ('queued', 'running')
+            and r.status in ('queued', 'running')
           returning n.attempt, n.max_attempts
         ),
-        run_started as (
-          update runs set status = 'running', started_at = now()
-          where id = ${ref.runId} and status = 'queued' and exists (select 1 from claimed)
-          returning id, tenant_id
+        run_update as (
+          -- Starts a queued run, and takes the next seq numbers for this claim's events.
+          update runs u
+          set status = 'running',
+              started_at = case when l.status = 'queued' then now() else u.started_at end,
+              event_seq = u.event_seq + case when l.status = 'queued' then 2 else 1 end
+          from run_lock l
+          where u.id = l.id and exists (select 1 from claimed)
+          returning u.id, u.tenant_id, u.event_seq, l.status = 'queued' as started
         ),
         events as (
-          insert into event_logs (run_id, tenant_id, node_id, attempt, type, dedupe_key, trace_id, span_id)
-          select ${ref.runId}::uuid, r.tenant_id, ${ref.nodeId}::text, c.attempt, 'node.started',
-                 'node.started:' || ${ref.nodeId}::text || ':' || c.attempt, ${ref.traceId}::text, ${ref.spanId}::text
-          from claimed c join runs r on r.id = ${ref.runId}
+          insert into event_logs (run_id, tenant_id, node_id, attempt, type, dedupe_key, trace_id, span_id, seq)
+          select u.id, u.tenant_id, ${ref.nodeId}::text, c.attempt, 'node.started',
+                 'node.started:' || ${ref.nodeId}::text || ':' || c.attempt, ${ref.traceId}::text,
+                 ${ref.spanId}::text, u.event_seq
+          from claimed c cross join run_update u
           union all
-          select s.id, s.tenant_id, null, null, 'run.started', 'run.started::', ${ref.traceId}::text, ${ref.spanId}::text
-          from run_started s
+          select u.id, u.tenant_id, null, null, 'run.started', 'run.started::', ${ref.traceId}::text,
+                 ${ref.spanId}::text, u.event_seq - 1
+          from run_update u where u.started
           on conflict do nothing
         )
         select c.attempt, c.max_attempts, r.tenant_id, r.workflow_id, r.api_key_id, r.input,
@@ -183,6 +207,7 @@ export class NodeStateStore {
             : null,
       };
     });
+    return announceCommitted(this.#events, ref.runId, claimed, (node) => node !== null);
   }
 
   /** Renews a running attempt's heartbeat; false when the attempt is no longer the node's current one. */
@@ -196,13 +221,21 @@ export class NodeStateStore {
 
   /** Records an attempt stopped by its run's cancellation (or timeout): the node ends `cancelled`. */
   cancelAttempt(input: NodeRef & { error: StoredError; ledger: LedgerEntries }): Promise<boolean> {
-    return withDbSpan(this.#tracer, 'cancel_node', () =>
+    const { attempt, events } = this.#storableAttempt(input);
+    const write = withDbSpan(this.#tracer, 'cancel_node', () =>
       this.#sql.begin(async (tx) => {
-        if (!(await endRunningAttempt(tx, input, 'cancelled'))) return false;
-        await insertEvents(tx, [this.#event(input, 'node.cancelled', input.error)]);
+        if (!(await endRunningAttempt(tx, attempt, 'cancelled'))) return false;
+        await insertEvents(tx, [
+          ...events,
+          this.#event(input, 'node.cancelled', attempt.error, {
+            error: attempt.error,
+            usage: attemptUsage(attempt.ledger),
+          }),
+        ]);
         return true;
       }),
     );
+    return announceCommitted(this.#events, input.runId, write, (applied) => applied);
   }
 
   /**
@@ -212,32 +245,44 @@ export class NodeStateStore {
   finishNode(input: FinishNodeInput): Promise<FinishNodeResult> {
     const sql = this.#sql;
     const isCompleted = input.status === 'completed';
-    const outputJson = input.output === null ? null : sql.json(input.output as never);
-    const costRows = modelCallRows(input, input.ledger);
-    const stepRows = agentStepRows(input, input.ledger);
+    const storable = toStorableOutcome(input);
+    const outputJson = storable.output === null ? null : sql.json(storable.output as never);
+    const costRows = modelCallRows(input, storable.ledger);
+    const stepRows = agentStepRows(input, storable.ledger);
     const events: EventRow[] = [
-      this.#event(input, isCompleted ? 'node.completed' : 'node.failed', input.error),
+      ...sanitizedEvent(this.#eventRef(input), storable.sanitized),
+      this.#event(input, isCompleted ? 'node.completed' : 'node.failed', storable.error, {
+        ...(storable.error ? { error: storable.error } : {}),
+        usage: attemptUsage(storable.ledger),
+      }),
     ];
+    const completes = sql`l.status = 'running' and r.nodes_finished + 1 >= r.nodes_total`;
     // One statement, so one round trip and no explicit transaction. Its parts run in this order: the run's
-    // row is locked first (run_update, an init plan of `successors`), then the successors' rows, the order
-    // every other writer of a run uses, so two predecessors finishing together cannot deadlock. Row locks
-    // make exactly one of them see a join node's last dependency go.
-    return withDbSpan(this.#tracer, 'finish_node', async () => {
+    // row is locked first (run_lock, joined by node_update), then this node's row, then the successors'
+    // rows, the order every other writer of a run uses, so two predecessors finishing together cannot
+    // deadlock. Row locks make exactly one of them see a join node's last dependency go. The run's row is
+    // updated even when the run is no longer running, for the seq numbers of the events.
+    const write = withDbSpan(this.#tracer, 'finish_node', async (): Promise<FinishNodeResult> => {
       const [row] = await sql`
-        with node_update as (
-          update node_runs
+        with run_lock as (
+          select id, status from runs where id = ${input.runId} for no key update
+        ),
+        node_update as (
+          update node_runs n
           set status = ${input.status}, output = ${outputJson},
-              error = ${input.error === null ? null : sql.json(input.error as never)}, finished_at = now()
-          where run_id = ${input.runId} and node_id = ${input.nodeId}
-            and status = 'running' and attempt = ${input.attempt}
-          returning node_id
+              error = ${storable.error === null ? null : sql.json(storable.error as never)}, finished_at = now()
+          from run_lock l
+          where n.run_id = ${input.runId} and n.node_id = ${input.nodeId}
+            and n.status = ${input.fromStatus ?? 'running'} and n.attempt = ${input.attempt}
+          returning n.node_id
         ),
         run_update as (
           update runs r
-          set nodes_finished = r.nodes_finished + 1,
-              status = case when r.nodes_finished + 1 >= r.nodes_total then 'completed'::run_status else r.status end,
-              finished_at = case when r.nodes_finished + 1 >= r.nodes_total then now() else r.finished_at end,
-              output = case when r.nodes_finished + 1 >= r.nodes_total then (
+          set nodes_finished = case when l.status = 'running' then r.nodes_finished + 1 else r.nodes_finished end,
+              status = case when ${completes} then 'completed'::run_status else r.status end,
+              finished_at = case when ${completes} then now() else r.finished_at end,
+              event_seq = r.event_seq + ${events.length} + case when ${completes} then 1 else 0 end,
+              output = case when ${completes} then (
                 -- Sink outputs as of this statement's snapshot, plus this node's own (not visible to it yet).
                 select coalesce(jsonb_object_agg(n.node_id, n.output), '{}'::jsonb)
                   || case when ${input.isSink && isCompleted} then jsonb_build_object(${input.nodeId}::text, ${outputJson}::jsonb)
@@ -245,9 +290,11 @@ export class NodeStateStore {
                 from node_runs n
                 where n.run_id = ${input.runId} and n.node_id = any(${input.sinks as string[]})
                   and n.node_id <> ${input.nodeId} and n.status = 'completed') else r.output end
-          where r.id = ${input.runId} and r.status = 'running' and exists (select 1 from node_update)
+          from run_lock l
+          where r.id = l.id and exists (select 1 from node_update)
           returning r.id, r.tenant_id, r.workflow_id, r.status, r.error, r.trace_id, r.span_id, r.parent_span_id,
-            r.trace_flags, r.trace_state, r.created_at, r.finished_at
+            r.trace_flags, r.trace_state, r.span_links, r.created_at, r.finished_at, r.event_seq,
+            (l.status = 'running' and r.status = 'completed') as completed_now
         ),
         successors as (
           update node_runs s
@@ -290,19 +337,23 @@ export class NodeStateStore {
           on conflict do nothing
         ),
         events as (
-          insert into event_logs (run_id, tenant_id, node_id, attempt, type, message, data, dedupe_key, trace_id, span_id)
-          select e.run_id, e.tenant_id, e.node_id, e.attempt, e.type, e.message, e.data, e.dedupe_key, e.trace_id, e.span_id
-          from jsonb_to_recordset(${sql.json(eventRows(events) as never)}) as e(run_id uuid, tenant_id uuid,
-            node_id text, attempt int, type text, message text, data jsonb, dedupe_key text, trace_id text, span_id text)
-          where exists (select 1 from node_update)
+          -- The seq numbers run_update took: this node's events in order, then run.completed.
+          insert into event_logs (run_id, tenant_id, node_id, attempt, type, message, data, dedupe_key, trace_id,
+                                  span_id, seq)
+          select e.run_id, e.tenant_id, e.node_id, e.attempt, e.type, e.message, e.data, e.dedupe_key, e.trace_id,
+            e.span_id, u.event_seq - ${events.length} - (case when u.completed_now then 1 else 0 end) + e.ord
+          from jsonb_to_recordset(${sql.json(eventRows(events).map((e, i) => ({ ...e, ord: i + 1 })) as never)})
+            as e(run_id uuid, tenant_id uuid, node_id text, attempt int, type text, message text, data jsonb,
+                 dedupe_key text, trace_id text, span_id text, ord int)
+            cross join run_update u
           union all
           select r.id, r.tenant_id, null, null, 'run.completed', null, null, 'run.completed::',
-            ${input.traceId}::text, ${input.spanId}::text
-          from run_update r where r.status = 'completed'
+            ${input.traceId}::text, ${input.spanId}::text, r.event_seq
+          from run_update r where r.completed_now
           on conflict do nothing
         )
         select exists (select 1 from node_update) as applied,
-               (select row_to_json(r) from run_update r where r.status = 'completed') as finished,
+               (select row_to_json(r) from run_update r where r.completed_now) as finished,
                (select coalesce(jsonb_agg(jsonb_build_object(
                    'nodeId', s.node_id, 'type', s.type, 'predecessors', s.predecessors)), '[]'::jsonb)
                 from successors s where s.remaining_deps = 0) as ready`;
@@ -321,30 +372,45 @@ export class NodeStateStore {
         ready: (row?.ready ?? []) as ReadyNode[],
       };
     });
+    return announceCommitted(this.#events, input.runId, write, (result) => result.applied);
   }
 
   /** Records a failed attempt that will be retried: the node goes back to queued with the error. */
   retryNode(input: RetryNodeInput): Promise<boolean> {
-    return withDbSpan(this.#tracer, 'retry_node', () =>
+    const { attempt, events } = this.#storableAttempt(input);
+    const write = withDbSpan(this.#tracer, 'retry_node', () =>
       this.#sql.begin(async (tx) => {
-        if (!(await endRunningAttempt(tx, input, 'queued'))) return false;
+        if (!(await endRunningAttempt(tx, attempt, 'queued'))) return false;
         await insertEvents(tx, [
-          this.#event(input, 'node.retried', input.error, { delayMs: input.delayMs, error: input.error }),
+          ...events,
+          this.#event(input, 'node.retried', attempt.error, {
+            delayMs: input.delayMs,
+            error: attempt.error,
+            usage: attemptUsage(attempt.ledger),
+          }),
         ]);
         return true;
       }),
     );
+    return announceCommitted(this.#events, input.runId, write, (applied) => applied);
   }
 
   /** Records a failed node that fails its run: the run ends failed and its waiting nodes are skipped. */
   failRun(input: FailRunInput): Promise<AttemptOutcome> {
-    return withDbSpan(this.#tracer, 'fail_run', () =>
+    const { attempt, events: sanitized } = this.#storableAttempt(input);
+    const write = withDbSpan(this.#tracer, 'fail_run', () =>
       this.#sql.begin(async (tx) => {
-        if (!(await endRunningAttempt(tx, input, 'failed'))) return { applied: false, finishedRun: null };
-        const events: EventRow[] = [this.#event(input, 'node.failed', input.error)];
+        if (!(await endRunningAttempt(tx, attempt, 'failed'))) return { applied: false, finishedRun: null };
+        const events: EventRow[] = [
+          ...sanitized,
+          this.#event(input, 'node.failed', attempt.error, {
+            error: attempt.error,
+            usage: attemptUsage(attempt.ledger),
+          }),
+        ];
         const runError: StoredError = {
-          code: input.error.code,
-          message: `node "${input.nodeId}" failed: ${input.error.message}`,
+          code: attempt.error.code,
+          message: `node "${input.nodeId}" failed: ${attempt.error.message}`,
           nodeId: input.nodeId,
         };
         const [run] = await tx`
@@ -353,16 +419,45 @@ export class NodeStateStore {
           returning ${tx(FINISHED_RUN_COLUMNS)}`;
         let finishedRun: FinishedRun | null = null;
         if (run) {
-          await tx`
+          const skipped = await tx`
             update node_runs set status = 'skipped', finished_at = now()
-            where run_id = ${input.runId} and status in ('pending', 'queued')`;
+            where run_id = ${input.runId} and status in ('pending', 'queued')
+            returning node_id`;
           finishedRun = toFinishedRun(run as unknown as FinishedRunRow);
-          events.push(this.#event({ ...input, nodeId: null, attempt: null }, 'run.failed', runError));
+          events.push(
+            this.#event({ ...input, nodeId: null, attempt: null }, 'run.failed', runError, {
+              error: runError,
+              skippedNodes: skipped.map((n) => n.node_id as string).sort(),
+            }),
+          );
         }
         await insertEvents(tx, events);
         return { applied: true, finishedRun };
       }),
     );
+    return announceCommitted(this.#events, input.runId, write, (result) => result.applied);
+  }
+
+  /** The attempt with its error and ledger made storable, and the event reporting any repair. */
+  #storableAttempt<T extends NodeRef & { error: StoredError; ledger: LedgerEntries }>(
+    input: T,
+  ): { attempt: T; events: EventRow[] } {
+    const storable = toStorableOutcome({ output: null, error: input.error, ledger: input.ledger });
+    return {
+      attempt: { ...input, error: storable.error as StoredError, ledger: storable.ledger },
+      events: sanitizedEvent(this.#eventRef(input), storable.sanitized),
+    };
+  }
+
+  #eventRef(ref: NodeRef): Omit<EventRow, 'type' | 'message' | 'data'> {
+    return {
+      runId: ref.runId,
+      tenantId: ref.tenantId,
+      nodeId: ref.nodeId,
+      attempt: ref.attempt,
+      traceId: ref.traceId,
+      spanId: ref.spanId,
+    };
   }
 
   #event(
@@ -388,7 +483,8 @@ export class NodeStateStore {
 /**
  * Ends the running attempt `input.attempt` with `status` and `input.error` (`queued`: back in the queue
  * for a retry, stamped `queued_at`; otherwise finished) and writes its ledger rows. False when the attempt
- * is no longer running (a stale delivery or a newer attempt), in which case nothing is written.
+ * is no longer running (a stale delivery or a newer attempt), in which case nothing is written. Locks the
+ * run's row first, the lock order of every writer of a run's events.
  */
 async function endRunningAttempt(
   tx: Transaction,
@@ -396,10 +492,11 @@ async function endRunningAttempt(
   status: 'queued' | 'cancelled' | 'failed',
 ): Promise<boolean> {
   const stamp = status === 'queued' ? tx`queued_at = now()` : tx`finished_at = now()`;
+  await lockRunForEvents(tx, input.runId);
   const updated = await tx`
     update node_runs set status = ${status}, error = ${tx.json(input.error as never)}, ${stamp}
     where run_id = ${input.runId} and node_id = ${input.nodeId}
-      and status = 'running' and attempt = ${input.attempt}
+      and status = ${input.fromStatus ?? 'running'} and attempt = ${input.attempt}
     returning node_id`;
   if (updated.length === 0) return false;
   await insertLedgerRows(tx, input, input.ledger);

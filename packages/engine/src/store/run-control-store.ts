@@ -1,6 +1,7 @@
 import type { Sql } from '@flowtrace/db';
 import type { TraceCarrier } from '@flowtrace/telemetry';
 import type { Tracer } from '@opentelemetry/api';
+import { announceCommitted, type RunEventNotifier } from '../events/run-event-channel.ts';
 import { withDbSpan } from '../tracing/db-span.ts';
 import { FINISHED_RUN_COLUMNS, type FinishedRunRow, toFinishedRun } from './finished-run.ts';
 import { insertEvents } from './ledger-rows.ts';
@@ -26,7 +27,10 @@ export interface StaleNode {
   traceId: string;
   runSpanId: string;
   traceFlags: number;
+  traceState: string | null;
   maxAttempts: number;
+  /** Times the reconciler has re-driven the node so far. */
+  redrives: number;
   predecessors: { nodeId: string; traceId: string | null; spanId: string | null }[];
 }
 
@@ -37,10 +41,13 @@ export interface StaleNode {
 export class RunControlStore {
   readonly #sql: Sql;
   readonly #tracer: Tracer;
+  readonly #events: RunEventNotifier | undefined;
 
-  constructor(deps: { sql: Sql; tracer: Tracer }) {
+  /** `events` is told when a run's terminal event has committed (live readers of the run are woken). */
+  constructor(deps: { sql: Sql; tracer: Tracer; events?: RunEventNotifier }) {
     this.#sql = deps.sql;
     this.#tracer = deps.tracer;
+    this.#events = deps.events;
   }
 
   /**
@@ -57,7 +64,7 @@ export class RunControlStore {
     /** The span recording this (the API request or the reconciler tick); the run's own span otherwise. */
     spanIds?: { traceId: string; spanId: string };
   }): Promise<TerminateResult> {
-    return withDbSpan(this.#tracer, 'terminate_run', () =>
+    const write = withDbSpan(this.#tracer, 'terminate_run', () =>
       this.#sql.begin(async (tx): Promise<TerminateResult> => {
         const scoped = input.tenantId === undefined ? tx`` : tx`and tenant_id = ${input.tenantId}`;
         const [row] = await tx`
@@ -69,11 +76,17 @@ export class RunControlStore {
           return current ? { outcome: 'already_finished', status: current.status } : { outcome: 'not_found' };
         }
         const run = toFinishedRun(row as unknown as FinishedRunRow);
-        await tx`
+        const stopped = await tx`
           update node_runs
           set status = case when status = 'pending' then 'skipped'::node_status else 'cancelled'::node_status end,
               finished_at = now()
-          where run_id = ${input.runId} and status in ('pending', 'queued')`;
+          where run_id = ${input.runId} and status in ('pending', 'queued')
+          returning node_id, status`;
+        const nodesWith = (status: string) =>
+          stopped
+            .filter((n) => n.status === status)
+            .map((n) => n.node_id as string)
+            .sort();
         const [running] = await tx`
           select count(*)::int as n from node_runs where run_id = ${input.runId} and status = 'running'`;
         await insertEvents(tx, [
@@ -84,7 +97,11 @@ export class RunControlStore {
             attempt: null,
             type: input.event,
             message: input.error.message,
-            data: { error: input.error },
+            data: {
+              error: input.error,
+              skippedNodes: nodesWith('skipped'),
+              cancelledNodes: nodesWith('cancelled'),
+            },
             traceId: input.spanIds?.traceId ?? run.traceId,
             spanId: input.spanIds?.spanId ?? run.spanId,
           },
@@ -92,6 +109,7 @@ export class RunControlStore {
         return { outcome: 'terminated', run, runningNodes: running?.n ?? 0 };
       }),
     );
+    return announceCommitted(this.#events, input.runId, write, (r) => r.outcome === 'terminated');
   }
 
   /** Runs past their deadline that have not ended. */
@@ -114,8 +132,8 @@ export class RunControlStore {
     limit: number;
   }): Promise<StaleNode[]> {
     const rows = await this.#sql`
-      select n.run_id, n.node_id, n.type, n.status, n.attempt, n.max_attempts, n.job_id, n.dispatch_carrier,
-             r.workflow_id, r.tenant_id, r.trace_id, r.span_id as run_span_id, r.trace_flags,
+      select n.run_id, n.node_id, n.type, n.status, n.attempt, n.max_attempts, n.redrives, n.job_id, n.dispatch_carrier,
+             r.workflow_id, r.tenant_id, r.trace_id, r.span_id as run_span_id, r.trace_flags, r.trace_state,
              (select coalesce(jsonb_agg(jsonb_build_object(
                  'nodeId', p.node_id, 'traceId', p.trace_id, 'spanId', p.span_id)), '[]'::jsonb)
               from node_runs p where p.run_id = n.run_id and p.node_id = any(n.depends_on)) as predecessors
@@ -139,16 +157,29 @@ export class RunControlStore {
       traceId: r.trace_id,
       runSpanId: r.run_span_id,
       traceFlags: r.trace_flags,
+      traceState: r.trace_state,
       maxAttempts: r.max_attempts,
+      redrives: r.redrives,
       predecessors: r.predecessors,
     }));
   }
 
-  /** Stores a re-drive's job and carrier, so a later re-drive continues from it. */
-  async recordRedrive(runId: string, nodeId: string, jobId: string, carrier: TraceCarrier): Promise<void> {
-    await this.#sql`
-      update node_runs set job_id = ${jobId}, dispatch_carrier = ${this.#sql.json(carrier as never)}
-      where run_id = ${runId} and node_id = ${nodeId}`;
+  /**
+   * Counts a re-drive and stores its job and carrier, so a later re-drive continues from it. False (nothing
+   * written) when the node is no longer in the status and attempt it was found stale in.
+   */
+  async recordRedrive(
+    node: Pick<StaleNode, 'runId' | 'nodeId' | 'status' | 'attempt'>,
+    jobId: string,
+    carrier: TraceCarrier,
+  ): Promise<boolean> {
+    const rows = await this.#sql`
+      update node_runs
+      set redrives = redrives + 1, job_id = ${jobId}, dispatch_carrier = ${this.#sql.json(carrier as never)}
+      where run_id = ${node.runId} and node_id = ${node.nodeId}
+        and status = ${node.status} and attempt = ${node.attempt}
+      returning redrives`;
+    return rows.length > 0;
   }
 
   /**

@@ -1,11 +1,14 @@
 import type { Sql } from '@flowtrace/db';
 import type { JsonValue, WorkflowDefinition } from '@flowtrace/workflow';
 import type { Tracer } from '@opentelemetry/api';
+import { type EventView, readRunEvents } from '../events/run-event-reader.ts';
 import { withDbSpan } from '../tracing/db-span.ts';
 import { eventRows } from './ledger-rows.ts';
 import type { DispatchRecord } from './node-state-store.ts';
 import { sha256, stableStringify } from './stable-json.ts';
 import type { RunTraceIdentity, StoredError } from './types.ts';
+
+export type { EventView };
 
 export interface StoredWorkflow {
   id: string;
@@ -23,7 +26,7 @@ export interface NewRun {
   workflow: StoredWorkflow;
   input: Record<string, JsonValue>;
   idempotencyKey: string | null;
-  /** Hash of what the idempotency key stands for (workflow and input). */
+  /** Hash of what the idempotency key stands for: the request as sent (workflow id or definition, and input). */
   requestHash: string;
   trace: RunTraceIdentity;
   /** When the run was submitted: the start of its `invoke_workflow` span. */
@@ -34,6 +37,7 @@ export interface NewRun {
 
 export interface RunSummary {
   id: string;
+  workflowId: string;
   status: string;
   traceId: string;
   requestHash: string | null;
@@ -74,18 +78,6 @@ export interface RunView {
   finishedAt: Date | null;
   nodes: RunNodeView[];
   usage: { modelCalls: number; inputTokens: number; outputTokens: number; costUsd: number | null };
-}
-
-export interface EventView {
-  id: number;
-  type: string;
-  nodeId: string | null;
-  attempt: number | null;
-  message: string | null;
-  data: JsonValue | null;
-  traceId: string;
-  spanId: string | null;
-  createdAt: Date;
 }
 
 /** The API side of runs in Postgres: workflows, run creation with its nodes, and the read models. */
@@ -190,13 +182,13 @@ export class RunRepository {
         with inserted as (
           insert into runs (id, tenant_id, workflow_id, api_key_id, status, input, idempotency_key, request_hash,
                             trace_id, span_id, parent_span_id, trace_flags, trace_state, nodes_total,
-                            deadline_at, created_at)
+                            deadline_at, created_at, event_seq)
           values (${run.id}, ${run.tenantId}, ${run.workflow.id}, ${run.apiKeyId}, 'queued',
                   ${sql.json(run.input as never)}, ${run.idempotencyKey}, ${run.requestHash},
                   ${run.trace.traceId}, ${run.trace.spanId}, ${run.trace.parentSpanId}, ${run.trace.traceFlags},
-                  ${run.trace.traceState}, ${run.nodes.length}, ${run.deadlineAt}, ${run.createdAt})
+                  ${run.trace.traceState}, ${run.nodes.length}, ${run.deadlineAt}, ${run.createdAt}, 1)
           on conflict (tenant_id, idempotency_key) where idempotency_key is not null do nothing
-          returning id, status, trace_id, request_hash
+          returning id, workflow_id, status, trace_id, request_hash
         ),
         node_rows as (
           insert into node_runs (run_id, node_id, type, status, depends_on, remaining_deps, max_attempts,
@@ -210,8 +202,10 @@ export class RunRepository {
                  queued boolean)
         ),
         events as (
-          insert into event_logs (run_id, tenant_id, node_id, attempt, type, message, data, dedupe_key, trace_id, span_id)
-          select e.run_id, e.tenant_id, e.node_id, e.attempt, e.type, e.message, e.data, e.dedupe_key, e.trace_id, e.span_id
+          insert into event_logs (run_id, tenant_id, node_id, attempt, type, message, data, dedupe_key, trace_id,
+                                  span_id, seq)
+          select e.run_id, e.tenant_id, e.node_id, e.attempt, e.type, e.message, e.data, e.dedupe_key, e.trace_id,
+                 e.span_id, 1
           from inserted i,
                jsonb_to_recordset(${sql.json(event as never)}) as e(run_id uuid, tenant_id uuid, node_id text,
                  attempt int, type text, message text, data jsonb, dedupe_key text, trace_id text, span_id text)
@@ -219,17 +213,42 @@ export class RunRepository {
         )
         select (select row_to_json(i) from inserted i) as created,
                (select row_to_json(r) from (
-                  select id, status, trace_id, request_hash from runs
+                  select id, workflow_id, status, trace_id, request_hash from runs
                   where tenant_id = ${run.tenantId} and idempotency_key = ${run.idempotencyKey}) r) as existing`;
       if (row?.created) return { created: true as const, run: toSummary(row.created) };
       if (row?.existing) return { created: false as const, run: toSummary(row.existing) };
       // The key's first run committed after this statement began, so its snapshot could not see it.
-      const [existing] = await sql`
-        select id, status, trace_id, request_hash from runs
-        where tenant_id = ${run.tenantId} and idempotency_key = ${run.idempotencyKey}`;
+      const existing = await this.#findByIdempotencyKey(run.tenantId, run.idempotencyKey);
       if (!existing) throw new Error('idempotent run vanished while reading it');
-      return { created: false as const, run: toSummary(existing) };
+      return { created: false as const, run: existing };
     });
+  }
+
+  /** The tenant's run started with this idempotency key, if any. */
+  findRunByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<RunSummary | null> {
+    return withDbSpan(this.#tracer, 'SELECT runs', () =>
+      this.#findByIdempotencyKey(tenantId, idempotencyKey),
+    );
+  }
+
+  async #findByIdempotencyKey(tenantId: string, idempotencyKey: string | null): Promise<RunSummary | null> {
+    const [row] = await this.#sql`
+      select id, workflow_id, status, trace_id, request_hash from runs
+      where tenant_id = ${tenantId} and idempotency_key = ${idempotencyKey}`;
+    return row ? toSummary(row) : null;
+  }
+
+  /**
+   * Runs `fn` with a repository bound to one transaction: what it writes commits together or not at all
+   * (an inline workflow is registered only if its run is created). The bound repository has its own,
+   * throw-away workflow cache, so a rolled-back version is never remembered.
+   */
+  async inTransaction<T>(fn: (repository: RunRepository) => Promise<T>): Promise<T> {
+    let result: T | undefined;
+    await this.#sql.begin(async (tx) => {
+      result = await fn(new RunRepository({ sql: tx as unknown as Sql, tracer: this.#tracer }));
+    });
+    return result as T;
   }
 
   /** A run with its nodes and model usage; null when it does not exist for this tenant. */
@@ -293,26 +312,13 @@ export class RunRepository {
   listEvents(
     tenantId: string,
     runId: string,
-    page: { afterId: number; limit: number },
+    page: { afterSeq: number; limit: number },
   ): Promise<EventView[] | null> {
     const sql = this.#sql;
     return withDbSpan(this.#tracer, 'SELECT event_logs', async () => {
       const [run] = await sql`select 1 from runs where id = ${runId} and tenant_id = ${tenantId}`;
       if (!run) return null;
-      const rows = await sql`
-        select id, type, node_id, attempt, message, data, trace_id, span_id, created_at from event_logs
-        where run_id = ${runId} and id > ${page.afterId} order by id limit ${page.limit}`;
-      return rows.map((e) => ({
-        id: Number(e.id),
-        type: e.type,
-        nodeId: e.node_id,
-        attempt: e.attempt,
-        message: e.message,
-        data: e.data,
-        traceId: e.trace_id,
-        spanId: e.span_id,
-        createdAt: e.created_at,
-      }));
+      return readRunEvents(sql, runId, page);
     });
   }
 }
@@ -331,6 +337,7 @@ function toWorkflow(row: Record<string, unknown>): StoredWorkflow {
 function toSummary(row: Record<string, unknown>): RunSummary {
   return {
     id: row.id as string,
+    workflowId: row.workflow_id as string,
     status: row.status as string,
     traceId: row.trace_id as string,
     requestHash: (row.request_hash as string | null) ?? null,

@@ -9,6 +9,14 @@ export interface RunTraceIdentity {
   traceState: string | null;
 }
 
+/** A span link of a run's `invoke_workflow` span, stored with the run (a replay links to its original). */
+export interface RunSpanLink {
+  traceId: string;
+  spanId: string;
+  traceFlags: number;
+  attributes?: Record<string, string>;
+}
+
 /** A run that just reached a terminal status, with what its `invoke_workflow` span needs. */
 export interface FinishedRun extends RunTraceIdentity {
   runId: string;
@@ -16,6 +24,7 @@ export interface FinishedRun extends RunTraceIdentity {
   workflowId: string;
   status: 'completed' | 'failed' | 'cancelled';
   error: StoredError | null;
+  spanLinks: RunSpanLink[];
   createdAt: Date;
   finishedAt: Date;
 }

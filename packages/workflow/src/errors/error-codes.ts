@@ -46,6 +46,8 @@ export const ERROR_CODES = {
   redrive_limit_exceeded: 500,
   // Infrastructure
   dependency_unavailable: 503,
+  /** The run viewer's static files were not built (`npm run build:ui`). */
+  ui_not_built: 503,
   internal_error: 500,
 } as const satisfies Record<string, number>;
 

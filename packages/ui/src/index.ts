@@ -1,0 +1,1 @@
+export { UI_DIST_DIR } from './dist-dir.ts';
