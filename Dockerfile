@@ -6,6 +6,17 @@
 #   node apps/cli/src/apikey.ts --tenant <name>   create an API key
 # TypeScript runs as-is through Node's type stripping: there is no build step. The minor version
 # matches the `node` devDependency that development and CI run on.
+
+# The run viewer (packages/ui) is a static bundle: Vite builds it in this stage and only its output is
+# copied into the image below, so the build tools never ship. Its tsconfig extends the base one.
+FROM node:24.21-bookworm-slim AS ui
+WORKDIR /build
+COPY package.json package-lock.json tsconfig.base.json ./
+COPY packages/ui/package.json packages/ui/
+RUN npm ci --workspace @flowtrace/ui --include-workspace-root=false --ignore-scripts --no-audit --no-fund
+COPY packages/ui ./packages/ui
+RUN npm run build -w @flowtrace/ui
+
 FROM node:24.21-bookworm-slim
 
 ENV NODE_ENV=production \
@@ -27,6 +38,7 @@ COPY packages/engine/package.json packages/engine/
 COPY packages/executors/package.json packages/executors/
 COPY packages/local-stack/package.json packages/local-stack/
 COPY packages/telemetry/package.json packages/telemetry/
+COPY packages/ui/package.json packages/ui/
 COPY packages/workflow/package.json packages/workflow/
 
 # --omit=dev leaves out what only development needs: vitest, biome, typescript, drizzle-kit (migrations
@@ -39,6 +51,8 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY drizzle ./drizzle
 COPY packages ./packages
 COPY apps ./apps
+# The built run viewer, served by the API under /ui.
+COPY --from=ui /build/packages/ui/dist ./packages/ui/dist
 
 # The image's unprivileged user; nothing under /app needs to be writable.
 USER node

@@ -531,7 +531,11 @@ function runtimeImports(entries: string[]): Set<string> {
 }
 
 describe('Dockerfile', () => {
-  const instructions = dockerfile();
+  const all = dockerfile();
+  // The image is the last stage; the stages before it (the run viewer's build) only produce files that it
+  // copies with `--from`.
+  const imageStart = all.map((i) => i.op).lastIndexOf('FROM');
+  const instructions = all.slice(imageStart);
   const at = (op: string) => instructions.filter((i) => i.op === op);
 
   it('runs on the Node version development pins, as a non-root user, in production mode', () => {
@@ -540,6 +544,7 @@ describe('Dockerfile', () => {
     const [major, minor] = pinned.split('.');
     expect(from?.args).toBe(`node:${major}.${minor}-bookworm-slim`);
     expect(at('FROM')).toHaveLength(1);
+    for (const stage of all.filter((i) => i.op === 'FROM')) expect(stage.args.split(/\s+/)[0]).toBe(from?.args);
     const user = at('USER').at(-1)?.args;
     expect(user).toBeDefined();
     expect(['root', '0']).not.toContain(user);
@@ -568,7 +573,7 @@ describe('Dockerfile', () => {
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '.git', '.env']));
-    for (const copy of at('COPY')) {
+    for (const copy of all.filter((i) => i.op === 'COPY' && !/--from=/.test(i.args))) {
       const sources = copy.args
         .split(/\s+/)
         .filter((arg) => !arg.startsWith('--'))
@@ -579,6 +584,20 @@ describe('Dockerfile', () => {
         expect(ignored, source).not.toContain(source.split('/')[0]);
       }
     }
+  });
+
+  it('builds the run viewer in a build stage and ships only its output', () => {
+    const copy = at('COPY').find((i) => /--from=\S+/.test(i.args) && /\s(\.\/)?packages\/ui\/dist\/?$/.test(i.args));
+    expect(copy, 'COPY --from=<stage> … packages/ui/dist').toBeDefined();
+    const stage = /--from=(\S+)/.exec(copy?.args ?? '')?.[1] ?? '';
+    const stageStart = all.findIndex((i) => i.op === 'FROM' && new RegExp(`\\sAS\\s+${stage}$`, 'i').test(i.args));
+    expect(stageStart, `a stage named ${stage}`).toBeGreaterThanOrEqual(0);
+    const stageRuns = all
+      .slice(stageStart, imageStart)
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
+    expect(stageRuns).toMatch(/npm run build -w @flowtrace\/ui|npm run build:ui/);
   });
 
   it('starts processes from files that exist: its CMD and every compose command', () => {

@@ -41,7 +41,9 @@ describe('secrets never leave in telemetry or rows', () => {
         LOG_LEVEL: 'debug',
         OPENAI_BASE_URL: provider.baseUrl,
         OPENAI_API_KEY: PROVIDER_KEY,
-        FLOWTRACE_CREDENTIALS: JSON.stringify({ crm: { headers: { authorization: CREDENTIAL } } }),
+        FLOWTRACE_CREDENTIALS: JSON.stringify({
+          crm: { headers: { authorization: CREDENTIAL }, hosts: ['127.0.0.1'] },
+        }),
         FLOWTRACE_CONNECTOR_ALLOWED_HOSTS: '127.0.0.1',
         OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
         FLOWTRACE_REDACT_PATTERNS: 'ACCT-\\d+',

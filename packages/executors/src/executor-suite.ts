@@ -24,6 +24,8 @@ import { OfflineEmbedder } from './rag/offline-embedder.ts';
 import { OpenAiCompatibleEmbedder } from './rag/openai-compatible-embedder.ts';
 import { createRagExecutor } from './rag/rag-executor.ts';
 import { VectorStore } from './rag/vector-store.ts';
+import { withRedaction } from './redaction/redacted-executor.ts';
+import { createRedactor, type Redactor } from './redaction/redactor.ts';
 
 /** Everything the executors read from configuration, parsed once in `main`. */
 export interface ExecutorsConfig {
@@ -73,12 +75,17 @@ export interface ExecutorSuite {
   readonly embedders: EmbedderRegistry;
   readonly vectorStore: VectorStore | undefined;
   readonly http: GuardedHttpClient;
+  /** The redactor every executor's output, error and agent steps pass through. */
+  readonly redact: Redactor;
   close(): Promise<void>;
 }
 
 /**
  * The executors of all four node types, wired from configuration. `vectorSql` is a pool on the vector
  * database; without it the `rag` executor is left out (its nodes then fail with executor_not_found).
+ * Every executor is wrapped in `withRedaction`: outputs, errors and agent steps are redacted of every
+ * configured secret (credential header values, provider and embedding keys), of `FLOWTRACE_REDACT_PATTERNS`
+ * matches, and of values under credential header names, by one redactor.
  */
 export function createExecutorSuite(
   config: ExecutorsConfig,
@@ -107,12 +114,26 @@ export function createExecutorSuite(
     ...(vectorStore ? { rag: { store: vectorStore, embedders, pricing } } : {}),
     llm: { ...llm, resolvePrompt: deps.resolvePrompt },
   });
-  const executors = [
-    createLlmExecutor({ ...llm, logger: deps.logger }),
-    createAgentExecutor({ ...llm, tools, logger: deps.logger }),
-    createConnectorExecutor({ http, credentials: config.credentials }),
-    ...(vectorStore ? [createRagExecutor({ store: vectorStore, embedders, pricing })] : []),
-  ] as unknown as NodeExecutor[];
+  const redact = createRedactor({
+    secrets: [
+      ...config.credentials.secretValues(),
+      ...providers.secrets(),
+      ...(config.embeddings.provider === 'openai' && config.embeddings.apiKey
+        ? [config.embeddings.apiKey]
+        : []),
+      ...(config.capture.secrets ?? []),
+    ],
+    patterns: config.capture.redact,
+    headerNames: config.credentials.headerNames(),
+  });
+  const executors = (
+    [
+      createLlmExecutor({ ...llm, logger: deps.logger }),
+      createAgentExecutor({ ...llm, tools, logger: deps.logger }),
+      createConnectorExecutor({ http, credentials: config.credentials }),
+      ...(vectorStore ? [createRagExecutor({ store: vectorStore, embedders, pricing })] : []),
+    ] as unknown as NodeExecutor[]
+  ).map((executor) => withRedaction(executor, redact));
   return {
     executors,
     providers,
@@ -120,6 +141,7 @@ export function createExecutorSuite(
     embedders,
     vectorStore,
     http,
+    redact,
     close: () => http.close(),
   };
 }

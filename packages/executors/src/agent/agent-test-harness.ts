@@ -34,7 +34,7 @@ let http: GuardedHttpClient;
 let providers: ProviderRegistry;
 export let telemetry: InMemoryTelemetry;
 const credentials = new CredentialStore({
-  weather: { headers: { Authorization: `Bearer ${WEATHER_TOKEN}` } },
+  weather: { headers: { Authorization: `Bearer ${WEATHER_TOKEN}` }, hosts: ['127.0.0.1'] },
 });
 const pricing = createPricingTable();
 const captureOff: ContentCaptureOptions = { enabled: false, maxLength: 4096, redact: [] };

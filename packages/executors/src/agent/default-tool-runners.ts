@@ -1,6 +1,7 @@
 import { FlowtraceError, type RagTool } from '@flowtrace/workflow';
 import type { CredentialStore } from '../connector/credentials.ts';
 import type { GuardedHttpClient } from '../connector/guarded-http-client.ts';
+import { createRedactor } from '../redaction/redactor.ts';
 import { createHttpToolRunner } from './http-tool-runner.ts';
 import { createLlmToolRunner, type LlmToolRunnerDeps } from './llm-tool-runner.ts';
 import { createRagToolRunner, type RagToolRunnerDeps } from './rag-tool-runner.ts';
@@ -21,11 +22,18 @@ export interface DefaultToolRunnersDeps {
 /** The standard runners: connector-backed `http`, vector-store-backed `rag`, provider-backed `llm`. */
 export function createDefaultToolRunners(deps: DefaultToolRunnersDeps): AgentToolRunners {
   const { client, credentials } = deps.http;
+  const secrets = () => [...credentials.secretValues(), ...deps.llm.providers.secrets()];
+  // What the model reads back from an HTTP tool is redacted like every stored output.
+  const redact = createRedactor({
+    secrets: secrets(),
+    patterns: deps.llm.capture.redact,
+    headerNames: credentials.headerNames(),
+  });
   return {
-    http: createHttpToolRunner({ http: client, credentials }),
+    http: createHttpToolRunner({ http: client, credentials, redact }),
     rag: deps.rag === undefined ? unavailableRagRunner : createRagToolRunner(deps.rag),
     llm: createLlmToolRunner(deps.llm),
-    secrets: () => [...credentials.secretValues(), ...deps.llm.providers.secrets()],
+    secrets,
   };
 }
 

@@ -11,7 +11,7 @@ const TOKEN = 'crm-token-5f0c9a1e77';
 
 let target: TargetServer;
 let client: GuardedHttpClient;
-const credentials = new CredentialStore({ crm: { headers: { 'x-api-key': TOKEN } } });
+const credentials = new CredentialStore({ crm: { headers: { 'x-api-key': TOKEN }, hosts: ['127.0.0.1'] } });
 
 beforeAll(async () => {
   target = await startTargetServer();

@@ -30,8 +30,8 @@ let http: GuardedHttpClient;
 const logLines: unknown[] = [];
 
 const credentials = new CredentialStore({
-  crm: { headers: { Authorization: SECRET, 'X-Tenant': 'acme' } },
-  billing: { headers: { 'x-api-key': 'billing-key-123' } },
+  crm: { headers: { Authorization: SECRET, 'X-Tenant': 'acme' }, hosts: ['127.0.0.1'] },
+  billing: { headers: { 'x-api-key': 'billing-key-123' }, hosts: ['billing.example'] },
 });
 
 function recordingLogger(): Logger {
@@ -112,7 +112,8 @@ afterAll(async () => {
 
 describe('connector executor: requests', () => {
   it('renders URL, query, headers and a JSON body from the run input and upstream outputs', async () => {
-    target.on('POST', '/customers/c/42', { body: { ok: true } });
+    // URL template values are percent-encoded: "c/42" stays one path segment.
+    target.on('POST', '/customers/c%2F42', { body: { ok: true } });
     const { output, error } = await run(
       ctxFor({
         method: 'POST',
@@ -295,11 +296,12 @@ describe('connector executor: credentials', () => {
     expect(JSON.stringify(logLines)).not.toContain('sk-live');
   });
 
-  it('names an unknown credential and lists the configured ones, never their values', async () => {
+  it('refuses an unknown credential naming only it, never the configured ones or their values', async () => {
     const { error } = await run(ctxFor({ url: `${target.url}/x`, credential: 'nope' }));
     expect(error).toBeInstanceOf(PermanentNodeError);
-    expect((error as Error).message).toMatch(/credential "nope" is not configured.*configured: billing, crm/);
-    expect((error as Error).message).not.toContain('billing-key');
+    expect(error).toMatchObject({ code: 'credential_not_allowed' });
+    expect((error as Error).message).toMatch(/credential "nope" is not available to this tenant/);
+    expect((error as Error).message).not.toMatch(/billing|crm/);
     expect(target.requests).toHaveLength(0);
   });
 });

@@ -40,7 +40,7 @@ export function createConnectorExecutor(deps: ConnectorExecutorDeps): NodeExecut
           responseType: config.responseType,
         },
         templateScope(ctx),
-        { signal: ctx.signal, nodeId: ctx.nodeId },
+        { signal: ctx.signal, nodeId: ctx.nodeId, tenantId: ctx.tenantId },
       );
       trace.getActiveSpan()?.setAttributes({
         [CONNECTOR_ATTRIBUTES.redirects]: response.redirects,

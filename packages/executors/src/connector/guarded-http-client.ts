@@ -54,9 +54,23 @@ export interface GuardedRequest {
    * original origin, like `authorization` and `cookie` always are.
    */
   sensitiveHeaders?: readonly string[];
+  /**
+   * The credential whose headers the request carries (they must be in `headers`). Every hop, the first
+   * and each redirect, must be a destination it `allows`, else the request fails with its `refusal`
+   * before connecting; across origins it allows, its headers are kept.
+   */
+  credential?: RequestCredential;
   timeoutMs?: number;
   maxResponseBytes?: number;
   signal?: AbortSignal;
+}
+
+/** What the client needs of a credential (see `CredentialGrant`). */
+export interface RequestCredential {
+  /** Lower-cased names of the credential's headers. */
+  headerNames: readonly string[];
+  allows(url: URL): boolean;
+  refusal(url: URL): Error;
 }
 
 export interface GuardedResponse {
@@ -160,10 +174,12 @@ export class GuardedHttpClient {
     if (this.#propagate) propagation.inject(context.active(), headers);
     let body = req.body ?? null;
     const originalOrigin = url.origin;
+    const credentialHeaders = pickHeaders(headers, req.credential?.headerNames ?? []);
 
     try {
       for (let redirects = 0; ; redirects++) {
         this.#checkUrl(url);
+        if (req.credential !== undefined && !req.credential.allows(url)) throw req.credential.refusal(url);
         const response = await this.#agent.request({
           origin: url.origin,
           path: `${url.pathname}${url.search}`,
@@ -193,7 +209,9 @@ export class GuardedHttpClient {
             body = null;
             headers = omitHeaders(headers, new Set(['content-type']));
           }
-          if (next.origin !== originalOrigin) headers = omitHeaders(headers, sensitive);
+          // Other secrets stay with their origin; the credential follows only to hosts it allows (checked above).
+          if (next.origin !== originalOrigin)
+            headers = { ...omitHeaders(headers, sensitive), ...credentialHeaders };
           url = next;
           continue;
         }
@@ -419,6 +437,10 @@ function prepareHeaders(input: Readonly<Record<string, string>>, userAgent: stri
   }
   if (out['user-agent'] === undefined) out['user-agent'] = userAgent;
   return out;
+}
+
+function pickHeaders(headers: Record<string, string>, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => names.includes(name)));
 }
 
 function omitHeaders(headers: Record<string, string>, names: ReadonlySet<string>): Record<string, string> {

@@ -4,12 +4,14 @@ import {
   PermanentNodeError,
   renderJsonTemplate,
   renderTemplate,
+  renderUrlTemplate,
   type TemplateScope,
   TransientNodeError,
 } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
+import { redactSecrets } from '../redaction/redactor.ts';
 import { CONNECTOR_ATTRIBUTES } from './attributes.ts';
-import { type CredentialStore, redactSecrets } from './credentials.ts';
+import type { CredentialStore } from './credentials.ts';
 import { type GuardedHttpClient, type GuardedResponse, redactUrl } from './guarded-http-client.ts';
 
 /** What a connector node or an agent's HTTP tool asks for; strings are templates. */
@@ -20,7 +22,7 @@ export interface HttpCallSpec {
   query?: Readonly<Record<string, string>>;
   /** A string template (sent as text) or a JSON value whose strings are templates (sent as JSON). */
   body?: unknown;
-  /** Name of a configured credential whose headers are added at send time. */
+  /** Name of a configured credential whose headers are added at send time (to its hosts only). */
   credential?: string;
   timeoutMs?: number;
   maxResponseBytes?: number;
@@ -74,7 +76,8 @@ const SAFE_RESPONSE_HEADERS = new Set([
 /**
  * Renders method, URL, query, headers and body against the scope. JSON bodies get
  * `content-type: application/json`, string bodies `text/plain`, unless the spec sets a content type.
- * Template values are inserted into the URL as written; put values in `query` to have them encoded.
+ * The URL template fixes scheme, host and port; values are percent-encoded into its path, query or
+ * fragment (`renderUrlTemplate`). Headers and bodies get values as they are.
  */
 export function renderHttpRequest(
   spec: HttpCallSpec,
@@ -82,17 +85,7 @@ export function renderHttpRequest(
   where: { nodeId?: string } = {},
 ): RenderedHttpRequest {
   const method = renderTemplate(spec.method, scope, where).toUpperCase();
-  const rawUrl = renderTemplate(spec.url, scope, where).trim();
-  let url: URL;
-  try {
-    url = new URL(rawUrl);
-  } catch {
-    throw new PermanentNodeError(
-      'connector_error',
-      `the rendered URL "${rawUrl.slice(0, 200)}" is not an absolute http(s) URL`,
-      where.nodeId === undefined ? {} : { nodeId: where.nodeId },
-    );
-  }
+  const url = new URL(renderUrlTemplate(spec.url, scope, where));
   for (const [name, template] of Object.entries(spec.query ?? {})) {
     url.searchParams.append(name, renderTemplate(template, scope, where));
   }
@@ -113,21 +106,26 @@ export function renderHttpRequest(
 
 /**
  * Renders and sends one request through the guarded client, with the named credential's headers added
- * last (they win over workflow headers of the same name and never leave the request). Returns any
- * status; use `httpStatusError` to turn error statuses into node errors.
+ * last (they win over workflow headers of the same name). The credential must be one the node's tenant
+ * may use, and every hop's host one of its hosts, else the node fails with `credential_not_allowed`
+ * before the headers leave. Returns any status; use `httpStatusError` to turn error statuses into node
+ * errors.
  */
 export async function performHttpCall(
   deps: HttpCallDeps,
   spec: HttpCallSpec,
   scope: TemplateScope,
-  options: { signal?: AbortSignal; nodeId?: string },
+  options: { signal?: AbortSignal; nodeId?: string; tenantId?: string },
 ): Promise<{ result: HttpCallResult; request: RenderedHttpRequest; response: GuardedResponse }> {
   const where = options.nodeId === undefined ? {} : { nodeId: options.nodeId };
+  const grant =
+    spec.credential === undefined
+      ? undefined
+      : deps.credentials.grant(spec.credential, { ...where, tenantId: options.tenantId });
   const request = renderHttpRequest(spec, scope, where);
-  const credentialHeaders =
-    spec.credential === undefined ? {} : deps.credentials.headersFor(spec.credential, where);
-  if (spec.credential !== undefined) {
-    trace.getActiveSpan()?.setAttribute(CONNECTOR_ATTRIBUTES.credential, spec.credential);
+  const credentialHeaders = grant?.headers ?? {};
+  if (grant !== undefined) {
+    trace.getActiveSpan()?.setAttribute(CONNECTOR_ATTRIBUTES.credential, grant.name);
   }
   const response = await deps.http.request({
     method: request.method,
@@ -135,6 +133,15 @@ export async function performHttpCall(
     headers: { ...request.headers, ...credentialHeaders },
     body: request.body,
     sensitiveHeaders: Object.keys(credentialHeaders),
+    ...(grant === undefined
+      ? {}
+      : {
+          credential: {
+            headerNames: Object.keys(credentialHeaders),
+            allows: (url: URL) => grant.allows(url),
+            refusal: (url: URL) => grant.refusal(url, where),
+          },
+        }),
     ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
     ...(spec.maxResponseBytes === undefined ? {} : { maxResponseBytes: spec.maxResponseBytes }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),

@@ -45,7 +45,7 @@ describe('createRedactor', () => {
   it('replaces secrets, configured patterns and common credential shapes', () => {
     const redact = createRedactor({ redact: ['acct-\\d+', /token=\w+/i], secrets: ['hunter2-secret'] });
     expect(
-      redact('pw hunter2-secret acct-991 TOKEN=abc Bearer abcdefghijk sk-proj-aaaaaaaaaaaaaaaaaaaa ok'),
+      redact('pw hunter2-secret acct-991 TOKEN=abc Bearer abc1defghijk sk-proj-aaaaaaaaaa1aaaaaaaaa ok'),
     ).toBe('pw [REDACTED] [REDACTED] [REDACTED] [REDACTED] [REDACTED] ok');
   });
 });

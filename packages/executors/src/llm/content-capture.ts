@@ -1,10 +1,17 @@
 import type { Attributes } from '@opentelemetry/api';
 import {
+  createRedactor as buildRedactor,
+  compileRedactPattern,
+  type Redactor,
+} from '../redaction/redactor.ts';
+import {
   ATTR_GEN_AI_INPUT_MESSAGES,
   ATTR_GEN_AI_OUTPUT_MESSAGES,
   ATTR_GEN_AI_SYSTEM_INSTRUCTIONS,
 } from '../semconv.ts';
 import type { ChatFinishReason, ChatMessage, ChatResponse } from './provider.ts';
+
+export type { Redactor } from '../redaction/redactor.ts';
 
 /** Whether and how prompt and completion text goes on spans. Off by default: text is often PII. */
 export interface ContentCaptureOptions {
@@ -18,18 +25,7 @@ export interface ContentCaptureOptions {
 }
 
 export const DEFAULT_CAPTURE_MAX_LENGTH = 16_384;
-export const REDACTED = '[REDACTED]';
 const TRUNCATED = '…[truncated]';
-
-/**
- * Always applied, whether or not patterns are configured: common credential shapes (OpenAI/Anthropic
- * style `sk-` keys, bearer tokens, AWS access key ids).
- */
-export const DEFAULT_REDACT_PATTERNS: readonly RegExp[] = [
-  /\bsk-[A-Za-z0-9_-]{16,}/g,
-  /\bBearer\s+[A-Za-z0-9._~+/-]{8,}=*/gi,
-  /\bAKIA[0-9A-Z]{16}\b/g,
-];
 
 export const CONTENT_CAPTURE_DISABLED: ContentCaptureOptions = Object.freeze({
   enabled: false,
@@ -43,7 +39,8 @@ type Env = Readonly<Record<string, string | undefined>>;
  * Content capture from the environment:
  * - `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: `true`/`1` (or `span_only`, `span_and_event`,
  *   the values some GenAI instrumentations use) turns capture on; anything else leaves it off.
- * - `FLOWTRACE_REDACT_PATTERNS`: a JSON array of RegExp sources, or a comma-separated list of them.
+ * - `FLOWTRACE_REDACT_PATTERNS`: a JSON array of RegExp sources, or a comma-separated list of them. They
+ *   apply to captured content and, through the executor suite's redactor, to every stored output.
  * - `FLOWTRACE_CAPTURE_MAX_LENGTH`: most characters per content attribute (default 16384).
  * An invalid pattern or length throws, naming it, so that a typo cannot silently disable redaction.
  */
@@ -75,39 +72,13 @@ export function parseContentCaptureFromEnv(env: Env): ContentCaptureOptions {
     redact = rawPatterns.split(',').map((p) => p.trim());
   }
   redact = redact.filter((p) => p.length > 0);
-  for (const pattern of redact) compilePattern(pattern);
+  for (const pattern of redact) compileRedactPattern(pattern);
   return { enabled, maxLength, redact };
 }
 
-/** A function that replaces secrets and pattern matches by `[REDACTED]`. */
-export type Redactor = (text: string) => string;
-
+/** The redactor of captured content: the shared one (`redaction/redactor.ts`) over these options. */
 export function createRedactor(options: Pick<ContentCaptureOptions, 'redact' | 'secrets'>): Redactor {
-  // Longest secrets first, so that a key containing another key is replaced whole.
-  const secrets = [...new Set(options.secrets ?? [])]
-    .filter((s) => s.length > 0)
-    .sort((a, b) => b.length - a.length);
-  const patterns = [...options.redact.map(compilePattern), ...DEFAULT_REDACT_PATTERNS];
-  return (text) => {
-    let out = text;
-    for (const secret of secrets) out = out.split(secret).join(REDACTED);
-    for (const pattern of patterns) {
-      pattern.lastIndex = 0;
-      out = out.replace(pattern, REDACTED);
-    }
-    return out;
-  };
-}
-
-function compilePattern(pattern: string | RegExp): RegExp {
-  if (pattern instanceof RegExp) {
-    return pattern.global ? pattern : new RegExp(pattern.source, `${pattern.flags}g`);
-  }
-  try {
-    return new RegExp(pattern, 'g');
-  } catch (error) {
-    throw new Error(`invalid redact pattern /${pattern}/: ${(error as Error).message}`);
-  }
+  return buildRedactor({ secrets: options.secrets, patterns: options.redact });
 }
 
 /** Spends a character budget across the text parts of one attribute, redacting before cutting. */

@@ -1,4 +1,5 @@
 import { FlowtraceError, PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
+import { redactSecrets } from '../redaction/redactor.ts';
 
 /** What a provider learned about a failed call, independent of its SDK's error classes. */
 export interface ProviderFailure {
@@ -79,14 +80,9 @@ export function retryAfterFromHeaders(
   return Math.max(0, date - now);
 }
 
-/** Replaces every occurrence of each secret value by `[REDACTED]`. */
+/** Replaces each secret value (and the default credential shapes) by `[REDACTED]`. */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length === 0) continue;
-    out = out.split(secret).join('[REDACTED]');
-  }
-  return out;
+  return redactSecrets(text, secrets);
 }
 
 /**
