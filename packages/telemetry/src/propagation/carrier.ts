@@ -1,18 +1,20 @@
 import {
   type Context,
   context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
   INVALID_SPAN_CONTEXT,
   isSpanContextValid,
-  propagation,
   ROOT_CONTEXT,
   type SpanContext,
-  TraceFlags,
   trace,
 } from '@opentelemetry/api';
+import { W3CBaggagePropagator } from '@opentelemetry/core';
+import { formatTraceparent, W3cTraceContextPropagator } from './w3c-trace-context.ts';
 
 /**
  * The W3C trace context a job carries in its data. Bounded so that a hostile or broken producer cannot
- * bloat jobs: values past the W3C sizes are dropped at extraction and the consumer starts a new trace.
+ * bloat jobs: values past these sizes are dropped at extraction, and the consumer starts a new trace.
  */
 export interface TraceCarrier {
   traceparent?: string;
@@ -20,14 +22,20 @@ export interface TraceCarrier {
   baggage?: string;
 }
 
-const MAX_TRACEPARENT = 55;
-const MAX_TRACESTATE = 512;
+const MAX_TRACEPARENT = 512;
+const MAX_TRACESTATE = 1024;
 const MAX_BAGGAGE = 8192;
 
-/** Writes the context's trace context (and baggage) into a fresh carrier. */
+// Used directly rather than through the global propagator, which is a no-op when the SDK is off:
+// propagation must not depend on telemetry being exported.
+const traceContext = new W3cTraceContextPropagator();
+const baggage = new W3CBaggagePropagator();
+
+/** Writes the context's trace context (and baggage) into a fresh carrier, whether or not the SDK runs. */
 export function injectCarrier(ctx: Context = context.active()): TraceCarrier {
   const carrier: Record<string, string> = {};
-  propagation.inject(ctx, carrier);
+  traceContext.inject(ctx, carrier, defaultTextMapSetter);
+  baggage.inject(ctx, carrier, defaultTextMapSetter);
   const result: TraceCarrier = {};
   if (carrier.traceparent !== undefined) result.traceparent = carrier.traceparent;
   if (carrier.tracestate !== undefined) result.tracestate = carrier.tracestate;
@@ -36,30 +44,17 @@ export function injectCarrier(ctx: Context = context.active()): TraceCarrier {
 }
 
 /**
- * A carrier for a span context we know by its ids (a span recorded in Postgres), for when no SDK
- * propagator is registered (telemetry disabled) or the span was never started in this process.
+ * A carrier for a span context we know by its ids (a span recorded in Postgres), keeping its `sampled` and
+ * `random` flags and its `tracestate`.
  */
 export function carrierFromSpanContext(spanContext: SpanContext): TraceCarrier {
   if (!isSpanContextValid(spanContext)) return {};
-  const flags = (spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0');
-  const carrier: TraceCarrier = { traceparent: `00-${spanContext.traceId}-${spanContext.spanId}-${flags}` };
+  const carrier: TraceCarrier = {
+    traceparent: formatTraceparent(spanContext.traceId, spanContext.spanId, spanContext.traceFlags),
+  };
   const state = spanContext.traceState?.serialize();
   if (state) carrier.tracestate = state;
   return carrier;
-}
-
-/** Parses a `traceparent` into a remote span context; undefined when malformed. */
-export function parseTraceparent(traceparent: string | undefined): SpanContext | undefined {
-  if (traceparent === undefined || traceparent.length > MAX_TRACEPARENT) return undefined;
-  const match = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(traceparent.trim());
-  if (!match || match[1] === 'ff') return undefined;
-  const spanContext: SpanContext = {
-    traceId: match[2] as string,
-    spanId: match[3] as string,
-    traceFlags: Number.parseInt(match[4] as string, 16) & TraceFlags.SAMPLED,
-    isRemote: true,
-  };
-  return isSpanContextValid(spanContext) ? spanContext : undefined;
 }
 
 /**
@@ -74,15 +69,32 @@ export function extractCarrier(carrier: TraceCarrier | undefined): Context {
   if (carrier.tracestate && carrier.tracestate.length <= MAX_TRACESTATE)
     bounded.tracestate = carrier.tracestate;
   if (carrier.baggage && carrier.baggage.length <= MAX_BAGGAGE) bounded.baggage = carrier.baggage;
-  const extracted = propagation.extract(ROOT_CONTEXT, bounded);
-  if (isSpanContextValid(trace.getSpanContext(extracted) ?? INVALID_SPAN_CONTEXT)) return extracted;
-  // No propagator registered (SDK disabled): keep the ids anyway so rows stay correlated.
-  const parsed = parseTraceparent(bounded.traceparent);
-  return parsed ? trace.setSpanContext(extracted, parsed) : extracted;
+  const withBaggage = baggage.extract(ROOT_CONTEXT, bounded, defaultTextMapGetter);
+  return traceContext.extract(withBaggage, bounded, defaultTextMapGetter);
 }
 
 /** The span context a carrier points at, if valid. */
 export function carrierSpanContext(carrier: TraceCarrier | undefined): SpanContext | undefined {
-  const spanContext = trace.getSpanContext(extractCarrier(carrier));
-  return spanContext && isSpanContextValid(spanContext) ? spanContext : undefined;
+  const spanContext = trace.getSpanContext(extractCarrier(carrier)) ?? INVALID_SPAN_CONTEXT;
+  return isSpanContextValid(spanContext) ? spanContext : undefined;
+}
+
+/**
+ * The trace-context fields of received HTTP headers (Node's lower-cased `IncomingHttpHeaders`). Repeated
+ * `tracestate` fields are combined with commas; repeated `traceparent` fields are kept joined, which no
+ * parser accepts, so the caller's context is then ignored.
+ */
+export function carrierFromHeaders(
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+): TraceCarrier {
+  const field = (name: string, separator: string) => {
+    const value = headers[name];
+    return typeof value === 'string' ? value : value?.join(separator);
+  };
+  const carrier: TraceCarrier = {};
+  const traceparent = field('traceparent', ', ');
+  const tracestate = field('tracestate', ',');
+  if (traceparent !== undefined) carrier.traceparent = traceparent;
+  if (tracestate !== undefined) carrier.tracestate = tracestate;
+  return carrier;
 }

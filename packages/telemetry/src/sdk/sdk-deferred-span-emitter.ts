@@ -1,6 +1,5 @@
 import {
   type Context,
-  createTraceState,
   isSpanContextValid,
   ROOT_CONTEXT,
   SpanKind,
@@ -8,6 +7,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import { W3cTraceState } from '../propagation/w3c-trace-state.ts';
 import {
   type DeferredSpan,
   type DeferredSpanEmitter,
@@ -44,6 +44,7 @@ export class SdkDeferredSpanEmitter implements DeferredSpanEmitter {
   }
 
   emit(deferred: DeferredSpan): void {
+    const traceState = W3cTraceState.parse(deferred.traceState);
     const parent =
       deferred.parentSpanId === undefined
         ? ROOT_CONTEXT
@@ -52,7 +53,7 @@ export class SdkDeferredSpanEmitter implements DeferredSpanEmitter {
             spanId: deferred.parentSpanId,
             traceFlags: deferred.traceFlags,
             isRemote: true,
-            ...(deferred.traceState ? { traceState: createTraceState(deferred.traceState) } : {}),
+            ...(traceState ? { traceState } : {}),
           });
     const span = this.#ids.withPresetIds({ traceId: deferred.traceId, spanId: deferred.spanId }, () =>
       this.#tracer.startSpan(

@@ -1,7 +1,9 @@
-import { metrics, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { createW3cPropagator } from '../propagation/w3c-trace-context.ts';
 import { ATTR_DEPLOYMENT_ENVIRONMENT_NAME } from '../semconv.ts';
 import { type DeferredSpanEmitter, noopDeferredSpanEmitter } from '../tracing/deferred-span.ts';
 import { DeferredMeterProvider } from './deferred-meter-provider.ts';
@@ -24,7 +26,10 @@ export interface TelemetryOptions {
 
 /** A started (or disabled) telemetry pipeline, owned by an app's `main`. */
 export interface Telemetry {
-  /** False when `OTEL_SDK_DISABLED=true`: the API is then a no-op, and ids are still generated for rows. */
+  /**
+   * False when `OTEL_SDK_DISABLED=true`: spans are then no-ops and nothing is exported, but the context
+   * manager and the W3C propagator are registered, so trace context still propagates and rows keep ids.
+   */
   readonly enabled: boolean;
   readonly serviceName: string;
   readonly deferredSpans: DeferredSpanEmitter;
@@ -46,6 +51,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   const env = options.env ?? process.env;
   const serviceName = env.OTEL_SERVICE_NAME?.trim() || options.defaultServiceName;
   if (isTrue(env.OTEL_SDK_DISABLED)) {
+    // Nothing is recorded or exported, but the trace context still flows: the active context follows async
+    // work (so an outgoing request knows its run's trace) and the W3C propagator is registered.
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(createW3cPropagator());
     return {
       enabled: false,
       serviceName,
@@ -73,6 +82,9 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     }),
     ...(env.OTEL_SERVICE_NAME ? {} : { serviceName }),
     idGenerator: ids,
+    // W3C trace context and baggage, with our conformant `tracestate` and `random` flag handling; the
+    // carrier helpers use the same propagator directly, so jobs propagate even with the SDK off.
+    textMapPropagator: createW3cPropagator(),
     instrumentations,
     ...(spanProcessors ? { spanProcessors } : {}),
   });

@@ -1,6 +1,5 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   InMemorySpanExporter,
   ParentBasedSampler,
@@ -9,6 +8,7 @@ import {
   SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { createW3cPropagator } from '../propagation/w3c-trace-context.ts';
 import { PresetIdGenerator } from '../sdk/preset-id-generator.ts';
 import { SdkDeferredSpanEmitter } from '../sdk/sdk-deferred-span-emitter.ts';
 import type { DeferredSpanEmitter } from '../tracing/deferred-span.ts';
@@ -35,9 +35,7 @@ export function startInMemoryTracing(options: { sampler?: Sampler } = {}): InMem
   });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
-  propagation.setGlobalPropagator(
-    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
-  );
+  propagation.setGlobalPropagator(createW3cPropagator());
   trace.setGlobalTracerProvider(provider);
   return {
     exporter,

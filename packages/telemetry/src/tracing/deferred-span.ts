@@ -1,10 +1,13 @@
 import {
   type Attributes,
   type Context,
+  type HrTime,
   isSpanContextValid,
   type Link,
+  type Span,
   type SpanKind,
   type SpanStatus,
+  type TimeInput,
   TraceFlags,
   trace,
 } from '@opentelemetry/api';
@@ -25,7 +28,8 @@ export interface DeferredSpan {
   traceFlags: number;
   traceState?: string;
   startTime: Date;
-  endTime?: Date;
+  /** Now when omitted. An `HrTime` read from another span (`spanEndTime`) keeps that span's precision. */
+  endTime?: TimeInput;
   attributes?: Attributes;
   links?: Link[];
   status?: SpanStatus;
@@ -67,3 +71,17 @@ export const noopDeferredSpanEmitter: DeferredSpanEmitter = {
   },
   emit: () => {},
 };
+
+/**
+ * When a span ended, as the SDK recorded it; undefined for a span that has not ended or records nothing
+ * (no SDK, or sampled out). Lets a deferred span end at exactly the same instant as the span it must cover.
+ */
+export function spanEndTime(span: Span): HrTime | undefined {
+  const recorded = span as Partial<{ ended: boolean; endTime: HrTime }>;
+  return recorded.ended === true && Array.isArray(recorded.endTime) ? recorded.endTime : undefined;
+}
+
+/** Milliseconds since the epoch of a `TimeInput` given as a Date or an `HrTime`. */
+export function timeInputMillis(time: Date | HrTime): number {
+  return time instanceof Date ? time.getTime() : time[0] * 1000 + time[1] / 1e6;
+}
