@@ -35,8 +35,20 @@ const COLLECTOR_BASE = 'otel-collector-config.yaml';
 const COLLECTOR_OVERLAYS = ['otel-collector-config.signoz.yaml', 'otel-collector-config.signoz-cloud.yaml'];
 /** Names the collector still loads with a deprecation warning (or no longer loads), by section. */
 const RENAMED: Record<string, Record<string, string>> = {
-  exporters: { otlp: 'otlp_grpc', otlphttp: 'otlp_http', logging: 'debug' },
+  exporters: { otlp: 'otlp_grpc', otlphttp: 'otlp_http', logging: 'debug', loadbalancing: 'load_balancing' },
   processors: { resourcedetection: 'resource_detection' },
+};
+/**
+ * Old names that may still appear in prose only next to their new name: components renamed in contrib
+ * (`loadbalancing` in 0.154, `otlphttp` and `resourcedetection` earlier) and the memory limiter's metrics
+ * (renamed in 0.155; the old ones are no longer emitted).
+ */
+const RENAMED_IN_PROSE: Record<string, string> = {
+  loadbalancing: 'load_balancing',
+  otlphttp: 'otlp_http',
+  resourcedetection: 'resource_detection',
+  otelcol_processor_refused_: 'otelcol_processor_memory_limiter_refused_',
+  otelcol_processor_accepted_: 'otelcol_processor_memory_limiter_accepted_',
 };
 
 /** How the collector merges several --config files: maps recursively, anything else (lists) replaced. */
@@ -160,6 +172,29 @@ describe('otel-collector-config', () => {
     );
   });
 
+  it('names renamed components and metrics by their current names in configs and docs', () => {
+    const docs = readdirSync(join(ROOT, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => `docs/${name}`);
+    const files = [
+      'README.md',
+      ...docs,
+      COLLECTOR_BASE,
+      ...COLLECTOR_OVERLAYS,
+      COMPOSE_BASE,
+      ...COMPOSE_OVERRIDES,
+    ];
+    for (const file of files) {
+      for (const [index, line] of read(file).split('\n').entries()) {
+        for (const [old, current] of Object.entries(RENAMED_IN_PROSE)) {
+          if (new RegExp(`\\b${old}(?![a-z])`).test(line)) {
+            expect(line, `${file}:${index + 1} names ${old}, now ${current}`).toContain(current);
+          }
+        }
+      }
+    }
+  });
+
   it('writes every environment reference in the collector syntax (env:NAME, optionally :-default)', () => {
     for (const file of [COLLECTOR_BASE, ...COLLECTOR_OVERLAYS]) {
       const text = read(file)
@@ -178,6 +213,28 @@ describe('otel-collector-config', () => {
 
 const COMPOSE_BASE = 'docker-compose.yml';
 const COMPOSE_OVERRIDES = ['docker-compose.signoz.yml', 'docker-compose.signoz-cloud.yml'];
+/** Our collector's service name: its DNS name on the compose network and on SigNoz's network. */
+const COLLECTOR_SERVICE = 'flowtrace-collector';
+/**
+ * Names a self-hosted SigNoz gives its services and containers on its Docker network: SigNoz's own compose
+ * manifests (deploy/docker/docker-compose.yaml up to v0.129, network `signoz-net`) and a Foundry compose
+ * install (network `signoz-network`, collector `signoz-ingester`).
+ */
+const SIGNOZ_NETWORK_NAMES = [
+  'signoz',
+  'otel-collector',
+  'signoz-otel-collector',
+  'clickhouse',
+  'signoz-clickhouse',
+  'zookeeper-1',
+  'signoz-zookeeper-1',
+  'init-clickhouse',
+  'signoz-init-clickhouse',
+  'signoz-telemetrystore-migrator',
+  'signoz-ingester',
+  'signoz-metastore',
+  'signoz-keeper',
+];
 /** Host ports a SigNoz on the same host publishes (OTLP gRPC, OTLP HTTP, UI). */
 const SIGNOZ_HOST_PORTS = [4317, 4318, 8080];
 const COLLECTOR_IMAGE = 'otel/opentelemetry-collector-contrib:0.159.0';
@@ -332,7 +389,7 @@ describe('docker-compose', () => {
   });
 
   it.each(composeSetups())('%s: the collector reads config files that are mounted', (_n, compose) => {
-    const collector = obj(obj(compose.services)['otel-collector']);
+    const collector = obj(obj(compose.services)[COLLECTOR_SERVICE]);
     expect(collector.image).toBe(COLLECTOR_IMAGE);
     const files = strings(collector.command).map((arg) => arg.replace(/^--config=/, ''));
     expect(files[0]).toBe('/etc/otelcol-contrib/config.yaml');
@@ -353,6 +410,47 @@ describe('docker-compose', () => {
     for (const [name, service] of servicesOf(compose)) {
       for (const port of publishedPorts(service))
         expect(SIGNOZ_HOST_PORTS, `${name} publishes ${port}`).not.toContain(port);
+    }
+  });
+
+  it.each(['signoz-network', 'signoz-net'])('shares no DNS name with SigNoz on its network %s', (network) => {
+    const compose = interpolateAll(
+      mergeCompose(readYaml(COMPOSE_BASE), readYaml(COMPOSE_OVERRIDES[0] as string)),
+      {
+        SIGNOZ_NETWORK: network,
+      },
+    ) as Obj;
+    const aliases = Object.entries(obj(compose.networks))
+      .filter(([, definition]) => obj(definition).name === network)
+      .map(([alias]) => alias);
+    expect(aliases).toHaveLength(1);
+    const onSignozNetwork = servicesOf(compose).filter(([, service]) =>
+      (Array.isArray(service.networks) ? strings(service.networks) : Object.keys(obj(service.networks))).some(
+        (n) => aliases.includes(n),
+      ),
+    );
+    expect(onSignozNetwork.map(([name]) => name)).toEqual([COLLECTOR_SERVICE]);
+    for (const [name, service] of onSignozNetwork) {
+      for (const dnsName of [name, service.container_name].filter((n) => n !== undefined).map(String)) {
+        expect(dnsName, `${name} is in our namespace`).toMatch(/^flowtrace-/);
+        expect(SIGNOZ_NETWORK_NAMES, `${dnsName} is also a SigNoz name`).not.toContain(dnsName);
+      }
+    }
+    // What our collector exports to is never one of our own services.
+    const exporter = obj(obj(readYaml(COLLECTOR_OVERLAYS[0] as string).exporters).otlp_grpc);
+    const host = /:-([^:}]+):\d+\}$/.exec(String(exporter.endpoint))?.[1];
+    expect(host).toBe('signoz-ingester');
+    for (const target of [host, 'otel-collector'])
+      expect(obj(compose.services)).not.toHaveProperty([target as string]);
+  });
+
+  it('passes every executor variable to the processes that read it', () => {
+    const services = obj(readYaml(COMPOSE_BASE).services);
+    const api = new Set(declaredEnvKeys(obj(services.api)));
+    for (const key of readsOf(parseEmbeddingsFromEnv)) expect(api.has(key), `api gets ${key}`).toBe(true);
+    for (const name of WORKER_SERVICES) {
+      const worker = new Set(declaredEnvKeys(obj(services[name])));
+      for (const key of EXECUTOR_ENV_KEYS) expect(worker.has(key), `${name} gets ${key}`).toBe(true);
     }
   });
 
@@ -434,8 +532,8 @@ describe('docker-compose', () => {
     const env = containerEnv(api);
     expect(new URL(env.DATABASE_URL as string).host).toBe('postgres:5432');
     expect(new URL(env.REDIS_URL as string).host).toBe('redis:6379');
-    expect(new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT as string).host).toBe('otel-collector:4318');
-    for (const host of ['postgres', 'redis', 'otel-collector']) expect(services).toHaveProperty([host]);
+    expect(new URL(env.OTEL_EXPORTER_OTLP_ENDPOINT as string).host).toBe(`${COLLECTOR_SERVICE}:4318`);
+    for (const host of ['postgres', 'redis', COLLECTOR_SERVICE]) expect(services).toHaveProperty([host]);
 
     // migrate.ts reads DATABASE_URL and VECTOR_DATABASE_URL only.
     const migrateSource = read('apps/cli/src/migrate.ts');
@@ -544,7 +642,8 @@ describe('Dockerfile', () => {
     const [major, minor] = pinned.split('.');
     expect(from?.args).toBe(`node:${major}.${minor}-bookworm-slim`);
     expect(at('FROM')).toHaveLength(1);
-    for (const stage of all.filter((i) => i.op === 'FROM')) expect(stage.args.split(/\s+/)[0]).toBe(from?.args);
+    for (const stage of all.filter((i) => i.op === 'FROM'))
+      expect(stage.args.split(/\s+/)[0]).toBe(from?.args);
     const user = at('USER').at(-1)?.args;
     expect(user).toBeDefined();
     expect(['root', '0']).not.toContain(user);
@@ -587,10 +686,14 @@ describe('Dockerfile', () => {
   });
 
   it('builds the run viewer in a build stage and ships only its output', () => {
-    const copy = at('COPY').find((i) => /--from=\S+/.test(i.args) && /\s(\.\/)?packages\/ui\/dist\/?$/.test(i.args));
+    const copy = at('COPY').find(
+      (i) => /--from=\S+/.test(i.args) && /\s(\.\/)?packages\/ui\/dist\/?$/.test(i.args),
+    );
     expect(copy, 'COPY --from=<stage> … packages/ui/dist').toBeDefined();
     const stage = /--from=(\S+)/.exec(copy?.args ?? '')?.[1] ?? '';
-    const stageStart = all.findIndex((i) => i.op === 'FROM' && new RegExp(`\\sAS\\s+${stage}$`, 'i').test(i.args));
+    const stageStart = all.findIndex(
+      (i) => i.op === 'FROM' && new RegExp(`\\sAS\\s+${stage}$`, 'i').test(i.args),
+    );
     expect(stageStart, `a stage named ${stage}`).toBeGreaterThanOrEqual(0);
     const stageRuns = all
       .slice(stageStart, imageStart)
