@@ -275,6 +275,25 @@ describe('the checks find what is wrong', () => {
     );
   });
 
+  it('what SigNoz v0.135+ would read as a v2 body, or cut: a schemaVersion, no v5 version, long titles, many tags', async () => {
+    const file = await read('dashboards', 'fleet-overview.json');
+    const issues = (body: Record<string, unknown>) => {
+      const result = dashboardSchema.safeParse(body);
+      return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    expect(issues(file)).toEqual([]);
+    expect(issues({ ...file, schemaVersion: 'v6' })).toEqual([
+      expect.stringMatching(/^schemaVersion: a v1 dashboard has no schemaVersion/),
+    ]);
+    expect(issues({ ...file, version: undefined })).toEqual([
+      expect.stringMatching(/^version: must be "v5"/),
+    ]);
+    expect(issues({ ...file, title: 'x'.repeat(129) })).toEqual([expect.stringMatching(/^title: .*128/)]);
+    expect(issues({ ...file, tags: Array.from({ length: 11 }, (_, i) => `t${i}`) })).toEqual([
+      expect.stringMatching(/^tags: .*10 tags/),
+    ]);
+  });
+
   it('the loader names the file and the path of a schema problem, and refuses unreadable JSON', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'signoz-defs-'));
     try {

@@ -5,6 +5,7 @@ import {
   FlowtraceAttributes,
   recordSpanError,
   semconv,
+  spanEndTime,
 } from '@flowtrace/telemetry';
 import {
   FlowtraceError,
@@ -92,12 +93,14 @@ interface Attempt {
  * Executes one node job inside a `process <queue>` CONSUMER span whose parent is the producer span from
  * the job's carrier: claim the node in Postgres, execute it (heartbeating, with a timeout and the run's
  * cancellation wired to its AbortSignal), record the outcome with its ledger rows and, in the same
- * transaction, the successors that became ready; then enqueue those and, when the run ended, emit its
- * `invoke_workflow` span.
+ * transaction, the successors that became ready; then enqueue those, end the span and, when the run ended,
+ * emit its `invoke_workflow` span.
  */
 export class NodeProcessor {
   readonly #deps: NodeProcessorDeps;
   readonly #options: NodeProcessorOptions;
+  /** Runs this attempt finished, keyed by its `process` span: emitted once that span has ended. */
+  readonly #finishedRuns = new WeakMap<Span, { run: FinishedRun; workflow: { name: string; version: number } }>();
 
   constructor(deps: NodeProcessorDeps, options: NodeProcessorOptions) {
     this.#deps = deps;
@@ -148,6 +151,12 @@ export class NodeProcessor {
       throw error;
     } finally {
       span.end();
+      // After the span has ended, so that invoke_workflow ends no earlier than this last span of the run.
+      const finished = this.#finishedRuns.get(span);
+      if (finished) {
+        this.#finishedRuns.delete(span);
+        this.#deps.runSpans.runFinished(finished.run, finished.workflow, spanEndTime(span));
+      }
     }
   }
 
@@ -415,9 +424,9 @@ export class NodeProcessor {
       }
     }
     if (finishedRun) {
-      this.#deps.runSpans.runFinished(finishedRun, {
-        name: attempt.workflow.name,
-        version: attempt.workflow.version,
+      this.#finishedRuns.set(attempt.span, {
+        run: finishedRun,
+        workflow: { name: attempt.workflow.name, version: attempt.workflow.version },
       });
     }
   }
