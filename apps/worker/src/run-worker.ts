@@ -63,6 +63,8 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
     meter,
     logger,
     resolvePrompt: (ref) => catalog.llmNode(ref),
+    // Without the SDK no instrumentation injects trace headers into outgoing requests: the clients do.
+    propagateTraceContext: !telemetry.enabled,
     ...(vectorDatabase ? { vectorSql: vectorDatabase.sql } : {}),
   });
 

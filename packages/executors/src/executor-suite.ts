@@ -96,14 +96,25 @@ export function createExecutorSuite(
     vectorSql?: Sql;
     /** Resolves agent `llm` tools that run another workflow's prompt (the worker reads its workflows). */
     resolvePrompt?: WorkflowPromptResolver;
+    /**
+     * The process runs no HTTP client instrumentation (the SDK is off): the connector, agent HTTP tools and
+     * LLM providers inject the W3C trace-context headers themselves, so outgoing requests still carry them.
+     */
+    propagateTraceContext?: boolean;
   },
 ): ExecutorSuite {
-  const providers = createProviderRegistry(config.providers, { logger: deps.logger });
+  const providers = createProviderRegistry(config.providers, {
+    logger: deps.logger,
+    propagateTraceContext: deps.propagateTraceContext,
+  });
   const pricing = createPricingTable({
     ...(config.pricing ? { overrides: config.pricing } : {}),
     logger: deps.logger,
   });
-  const http = new GuardedHttpClient(config.ssrf);
+  const http = new GuardedHttpClient({
+    ...config.ssrf,
+    ...(deps.propagateTraceContext ? { propagateTraceContext: true } : {}),
+  });
   const embedders = createEmbedders(config.embeddings, { tracer: deps.tracer });
   const vectorStore = deps.vectorSql
     ? new VectorStore({ sql: deps.vectorSql, tracer: deps.tracer })

@@ -1,6 +1,12 @@
-import { carrierSpanContext, type Logger, withSpan } from '@flowtrace/telemetry';
+import {
+  carrierSpanContext,
+  contextWithSpanContext,
+  type Logger,
+  W3cTraceState,
+  withSpan,
+} from '@flowtrace/telemetry';
 import { isNodeType } from '@flowtrace/workflow';
-import { ROOT_CONTEXT, type Tracer, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
 import type { NodeDispatcher } from '../dispatch/node-dispatcher.ts';
 import { predecessorLinks } from '../dispatch/node-dispatcher.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
@@ -116,11 +122,13 @@ export class Reconciler {
     const definition = workflow.node(node.nodeId);
     // The re-drive continues the run's trace under its invoke_workflow span, which always ends up exported;
     // the dispatch it replaces (whose span a crashed process may never have exported) is linked.
-    const parent = trace.setSpanContext(ROOT_CONTEXT, {
+    const traceState = W3cTraceState.parse(node.traceState ?? undefined);
+    const parent = contextWithSpanContext(ROOT_CONTEXT, {
       traceId: node.traceId,
       spanId: node.runSpanId,
       traceFlags: node.traceFlags,
       isRemote: true,
+      ...(traceState ? { traceState } : {}),
     });
     const replaced = carrierSpanContext(node.carrier ?? undefined);
     const prepared = this.#deps.dispatcher.prepare(

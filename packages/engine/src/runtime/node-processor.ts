@@ -100,7 +100,10 @@ export class NodeProcessor {
   readonly #deps: NodeProcessorDeps;
   readonly #options: NodeProcessorOptions;
   /** Runs this attempt finished, keyed by its `process` span: emitted once that span has ended. */
-  readonly #finishedRuns = new WeakMap<Span, { run: FinishedRun; workflow: { name: string; version: number } }>();
+  readonly #finishedRuns = new WeakMap<
+    Span,
+    { run: FinishedRun; workflow: { name: string; version: number } }
+  >();
 
   constructor(deps: NodeProcessorDeps, options: NodeProcessorOptions) {
     this.#deps = deps;

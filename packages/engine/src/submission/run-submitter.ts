@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { DeferredSpanEmitter, Logger } from '@flowtrace/telemetry';
+import {
+  beginRequestTrace,
+  type DeferredSpanEmitter,
+  type Logger,
+  type TraceCarrier,
+} from '@flowtrace/telemetry';
 import { FlowtraceError, parseRunInput, parseWorkflowDefinition } from '@flowtrace/workflow';
-import { context, TraceFlags, trace } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import type { NodeDispatcher } from '../dispatch/node-dispatcher.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { retrySettingsFor } from '../queue/retry-settings.ts';
@@ -17,6 +22,8 @@ export interface SubmitRunRequest {
   workflow?: unknown;
   input?: unknown;
   idempotencyKey?: string;
+  /** The request's `traceparent`/`tracestate` headers: the run continues that trace, SDK on or off. */
+  traceContext?: TraceCarrier;
 }
 
 export interface SubmitRunResult {
@@ -93,13 +100,7 @@ export class RunSubmitter {
     const workflow = await this.resolveWorkflow(request.tenantId, request);
     const createdAt = new Date();
     const runId = randomUUID();
-    const runTrace = this.#runTrace();
-    const runContext = trace.setSpanContext(context.active(), {
-      traceId: runTrace.traceId,
-      spanId: runTrace.spanId,
-      traceFlags: runTrace.traceFlags,
-      isRemote: false,
-    });
+    const { runTrace, runContext } = this.#runTrace(request.traceContext);
 
     const prepared = this.#dispatcher.prepare(
       runContext,
@@ -160,15 +161,21 @@ export class RunSubmitter {
     return { runId, workflowId: workflow.id, traceId: runTrace.traceId, status: 'queued', created: true };
   }
 
-  /** Places the run in the caller's trace: under the active span, or in a fresh trace when there is none. */
-  #runTrace(): RunTraceIdentity {
-    const start = this.#deferredSpans.begin(context.active());
+  /**
+   * Places the run in the caller's trace (under the active span, or with the SDK off under the caller's
+   * `traceparent`), or in a fresh trace; the context carries its flags and `tracestate` to every dispatch.
+   */
+  #runTrace(caller: TraceCarrier | undefined): { runTrace: RunTraceIdentity; runContext: Context } {
+    const { start, context: runContext } = beginRequestTrace(this.#deferredSpans, caller);
     return {
-      traceId: start.traceId,
-      spanId: start.spanId,
-      parentSpanId: start.parentSpanId ?? null,
-      traceFlags: start.traceFlags & TraceFlags.SAMPLED,
-      traceState: start.traceState ?? null,
+      runTrace: {
+        traceId: start.traceId,
+        spanId: start.spanId,
+        parentSpanId: start.parentSpanId ?? null,
+        traceFlags: start.traceFlags,
+        traceState: start.traceState ?? null,
+      },
+      runContext,
     };
   }
 }

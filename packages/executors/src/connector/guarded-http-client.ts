@@ -2,8 +2,9 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { traceContextHeaders } from '@flowtrace/telemetry';
 import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
-import { context, propagation, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { Agent, buildConnector } from 'undici';
 import { CONNECTOR_ATTRIBUTES, CONNECTOR_EVENTS } from './attributes.ts';
 import {
@@ -37,9 +38,9 @@ export interface GuardedHttpClientOptions extends SsrfPolicyOptions {
   /** Sent when the request has no `user-agent` header. */
   userAgent?: string;
   /**
-   * Inject W3C trace-context headers itself, for processes that do not run the undici instrumentation.
-   * Off by default: the instrumentation injects `traceparent` for its CLIENT span, and injecting here
-   * as well would send the header twice.
+   * Inject W3C trace-context headers itself (`traceparent`, `tracestate`, `baggage`), for processes that
+   * do not run the undici instrumentation (the SDK is off). Off by default: the instrumentation injects
+   * them for its CLIENT span, and injecting here as well would send them twice.
    */
   propagateTraceContext?: boolean;
 }
@@ -171,7 +172,7 @@ export class GuardedHttpClient {
     let url = parseUrl(req.url);
     let method = req.method.toUpperCase();
     let headers = prepareHeaders(req.headers ?? {}, this.#userAgent);
-    if (this.#propagate) propagation.inject(context.active(), headers);
+    if (this.#propagate) Object.assign(headers, traceContextHeaders());
     let body = req.body ?? null;
     const originalOrigin = url.origin;
     const credentialHeaders = pickHeaders(headers, req.credential?.headerNames ?? []);

@@ -22,6 +22,11 @@ export interface ProviderRegistry {
 export interface ProviderRegistryDeps {
   /** Receives the SDKs' warnings. */
   logger?: Logger | undefined;
+  /**
+   * `propagateTraceContext` for providers whose configuration does not set it: true in a process without
+   * the HTTP instrumentation (the SDK is off), so provider calls still carry the run's trace context.
+   */
+  propagateTraceContext?: boolean | undefined;
 }
 
 /** Header names whose values are credentials. */
@@ -36,7 +41,11 @@ export function createProviderRegistry(
   const providers = new Map<string, ChatProvider>();
   const secrets = new Set<string>();
   for (const [name, entry] of Object.entries(parsed)) {
-    providers.set(name, withLimits(buildProvider(name, entry, deps.logger), entry));
+    const propagateTraceContext = entry.propagateTraceContext ?? deps.propagateTraceContext;
+    providers.set(
+      name,
+      withLimits(buildProvider(name, { ...entry, propagateTraceContext }, deps.logger), entry),
+    );
     if (entry.apiKey) secrets.add(entry.apiKey);
     for (const [header, value] of Object.entries(entry.headers ?? {})) {
       if (SECRET_HEADER.test(header) && value.length > 0) secrets.add(value);
