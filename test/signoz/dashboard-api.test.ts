@@ -88,24 +88,31 @@ describe('dashboards across SigNoz releases', () => {
     expect(fake.dashboards).toHaveLength(2);
   });
 
-  it("fails a locked dashboard with SigNoz's message, deletes the copy, and updates the rest", async () => {
-    const fake = await start({ release: 'v0.138.0' });
-    await run(fake);
-    const fleet = fake.dashboard(FLEET);
-    if (!fleet) throw new Error('not created');
-    fleet.locked = true;
+  it.each([
+    { release: 'v0.138.0', api: 'v2' },
+    { release: 'v0.134.0', api: 'v1' },
+  ])(
+    "fails a locked dashboard with SigNoz's message and updates the rest ($release)",
+    async ({ release, api }) => {
+      const fake = await start({ release });
+      await run(fake);
+      const fleet = fake.dashboard(FLEET);
+      if (!fleet) throw new Error('not created');
+      fleet.locked = true;
 
-    const { report } = await run(fake);
-    expect(report.ok).toBe(false);
-    const failed = report.items.find((i) => i.name === FLEET);
-    expect(failed).toMatchObject({ action: 'failed' });
-    expect(failed?.error).toContain(
-      'SigNoz answered HTTP 400 to PUT /api/v2/dashboards/' +
-        `${fleet.id}: cannot update a locked dashboard, please unlock the dashboard to update`,
-    );
-    expect(report.items.find((i) => i.name === LLM)?.action).toBe('updated');
-    expect(fake.dashboards.map(titleOf).sort()).toEqual([FLEET, LLM]);
-  });
+      const { report } = await run(fake);
+      expect(report.ok).toBe(false);
+      const failed = report.items.find((i) => i.name === FLEET);
+      expect(failed).toMatchObject({ action: 'failed' });
+      expect(failed?.error).toContain(
+        `SigNoz answered HTTP 400 to PUT /api/${api}/dashboards/` +
+          `${fleet.id}: cannot update a locked dashboard, please unlock the dashboard to update`,
+      );
+      // On v2, the temporary copy is deleted all the same.
+      expect(report.items.find((i) => i.name === LLM)?.action).toBe('updated');
+      expect(fake.dashboards.map(titleOf).sort()).toEqual([FLEET, LLM]);
+    },
+  );
 
   it('deletes a copy an interrupted run left behind', async () => {
     const fake = await start({ release: 'v0.138.0' });

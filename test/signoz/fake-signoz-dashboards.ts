@@ -62,6 +62,8 @@ const V1_INSTEAD: Record<string, string> = {
   'PUT one':
     'update a dashboard with PUT /api/v2/dashboards/{id}, or patch it with PATCH /api/v2/dashboards/{id}',
   'DELETE one': 'delete a dashboard with DELETE /api/v2/dashboards/{id}',
+  'PUT lock':
+    'lock a dashboard with PUT /api/v2/dashboards/{id}/lock, or unlock it with DELETE /api/v2/dashboards/{id}/lock',
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -163,9 +165,9 @@ export class FakeDashboards {
 
   /** Answers a dashboard route, or undefined for any other path. */
   handle(method: string, url: URL, body: unknown): Reply | undefined {
-    const v1 = /^\/api\/v1\/dashboards(?:\/([^/]+))?$/.exec(url.pathname);
+    const v1 = /^\/api\/v1\/dashboards(?:\/([^/]+)(\/lock)?)?$/.exec(url.pathname);
     if (v1) {
-      const route = `${method} ${v1[1] === undefined ? 'list' : 'one'}`;
+      const route = `${method} ${v1[1] === undefined ? 'list' : v1[2] ? 'lock' : 'one'}`;
       if (this.#current()) return V1_INSTEAD[route] ? deprecated(V1_INSTEAD[route]) : undefined;
       return this.#v1(route, v1[1], body);
     }
@@ -243,6 +245,12 @@ export class FakeDashboards {
     }
     if (route === 'DELETE one') {
       this.stored.splice(this.stored.indexOf(d), 1);
+      return success(204);
+    }
+    if (route === 'PUT lock') {
+      if (!isObj(body) || typeof body.lock !== 'boolean')
+        return invalid('lock is missing in the request payload', 'invalid_input');
+      d.locked = body.lock;
       return success(204);
     }
     return undefined;
