@@ -6,7 +6,6 @@ import Anthropic, {
 } from '@anthropic-ai/sdk';
 import type {
   ContentBlockParam,
-  Message,
   MessageCreateParamsNonStreaming,
   MessageParam,
   Tool,
@@ -30,6 +29,12 @@ import {
   rethrowIfAbortedOrNodeError,
   scrubSecrets,
 } from './provider-errors.ts';
+import {
+  type AnthropicMessageReply,
+  anthropicMessageSchema,
+  parseProviderReply,
+  unparseableReply,
+} from './provider-replies.ts';
 import { sdkLogger } from './sdk-logger.ts';
 import { traceContextHeaders } from './trace-headers.ts';
 
@@ -102,7 +107,7 @@ export class AnthropicProvider implements ChatProvider {
 
   async chat(request: ChatRequest, options: ChatCallOptions = {}): Promise<ChatResponse> {
     const body = this.#toRequestBody(request);
-    let message: Message;
+    let message: unknown;
     try {
       message = await this.#client.messages.create(body, {
         signal: options.signal ?? null,
@@ -112,7 +117,9 @@ export class AnthropicProvider implements ChatProvider {
       rethrowIfAbortedOrNodeError(error, options.signal);
       throw this.#mapError(error);
     }
-    return fromMessage(message);
+    return fromMessage(
+      parseProviderReply(anthropicMessageSchema, message, { provider: this.#name, what: 'message' }),
+    );
   }
 
   #toRequestBody(request: ChatRequest): MessageCreateParamsNonStreaming {
@@ -139,6 +146,7 @@ export class AnthropicProvider implements ChatProvider {
   }
 
   #mapError(error: unknown): Error {
+    if (error instanceof SyntaxError) return unparseableReply(this.#name, 'message', error);
     if (error instanceof APIConnectionTimeoutError) {
       return mapProviderFailure(
         this.#name,
@@ -234,12 +242,12 @@ function toolInput(args: JsonValue): Record<string, JsonValue> {
   return { input: args };
 }
 
-function fromMessage(message: Message): ChatResponse {
+function fromMessage(message: AnthropicMessageReply): ChatResponse {
   const texts: string[] = [];
   const toolCalls: ChatToolCall[] = [];
   for (const block of message.content) {
-    if (block.type === 'text') texts.push(block.text);
-    else if (block.type === 'tool_use') {
+    if ('text' in block && block.type === 'text') texts.push(block.text);
+    else if ('name' in block && block.type === 'tool_use') {
       toolCalls.push({ id: block.id, name: block.name, arguments: (block.input ?? {}) as JsonValue });
     }
   }

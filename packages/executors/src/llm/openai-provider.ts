@@ -2,7 +2,6 @@ import type { JsonValue, Logger } from '@flowtrace/workflow';
 import { PermanentNodeError } from '@flowtrace/workflow';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, OpenAIError } from 'openai';
 import type {
-  ChatCompletion,
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
@@ -23,6 +22,12 @@ import {
   rethrowIfAbortedOrNodeError,
   scrubSecrets,
 } from './provider-errors.ts';
+import {
+  type OpenAiChatCompletionReply,
+  openAiChatCompletionSchema,
+  parseProviderReply,
+  unparseableReply,
+} from './provider-replies.ts';
 import { sdkLogger } from './sdk-logger.ts';
 import { traceContextHeaders } from './trace-headers.ts';
 
@@ -96,7 +101,7 @@ export class OpenAiCompatibleProvider implements ChatProvider {
 
   async chat(request: ChatRequest, options: ChatCallOptions = {}): Promise<ChatResponse> {
     const body = this.#toRequestBody(request);
-    let completion: ChatCompletion;
+    let completion: unknown;
     try {
       completion = await this.#client.chat.completions.create(body, {
         signal: options.signal ?? null,
@@ -106,7 +111,12 @@ export class OpenAiCompatibleProvider implements ChatProvider {
       rethrowIfAbortedOrNodeError(error, options.signal);
       throw this.#mapError(error);
     }
-    return this.#fromCompletion(completion);
+    return this.#fromCompletion(
+      parseProviderReply(openAiChatCompletionSchema, completion, {
+        provider: this.#name,
+        what: 'chat completion',
+      }),
+    );
   }
 
   #toRequestBody(request: ChatRequest): ChatCompletionCreateParamsNonStreaming {
@@ -135,20 +145,18 @@ export class OpenAiCompatibleProvider implements ChatProvider {
     return body;
   }
 
-  #fromCompletion(completion: ChatCompletion): ChatResponse {
-    const choice = completion.choices[0];
-    if (choice === undefined) {
-      throw mapProviderFailure(this.#name, { status: 502, message: 'the response has no choices' });
-    }
+  #fromCompletion(completion: OpenAiChatCompletionReply): ChatResponse {
+    // The schema guarantees at least one choice.
+    const choice = completion.choices[0] as OpenAiChatCompletionReply['choices'][number];
     const toolCalls: ChatToolCall[] = [];
     for (const call of choice.message.tool_calls ?? []) {
-      if (call.type === 'function') {
+      if (call.function !== undefined) {
         toolCalls.push({
           id: call.id,
           name: call.function.name,
           arguments: parseArguments(call.function.arguments),
         });
-      } else {
+      } else if (call.custom !== undefined) {
         toolCalls.push({ id: call.id, name: call.custom.name, arguments: call.custom.input });
       }
     }
@@ -171,6 +179,7 @@ export class OpenAiCompatibleProvider implements ChatProvider {
   }
 
   #mapError(error: unknown): Error {
+    if (error instanceof SyntaxError) return unparseableReply(this.#name, 'chat completion', error);
     if (error instanceof APIConnectionTimeoutError) {
       return mapProviderFailure(
         this.#name,
@@ -244,7 +253,9 @@ function toOpenAiMessage(message: ChatMessage): ChatCompletionMessageParam {
   }
 }
 
-function parseArguments(raw: string): JsonValue {
+function parseArguments(raw: string | Record<string, unknown> | undefined): JsonValue {
+  if (raw === undefined) return {};
+  if (typeof raw !== 'string') return raw as JsonValue;
   if (raw.trim() === '') return {};
   try {
     return JSON.parse(raw) as JsonValue;

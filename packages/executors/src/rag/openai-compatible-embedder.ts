@@ -1,6 +1,7 @@
 import type { Tracer } from '@opentelemetry/api';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { mapProviderFailure, rethrowIfAbortedOrNodeError } from '../llm/provider-errors.ts';
+import { openAiEmbeddingsSchema, parseProviderReply, unparseableReply } from '../llm/provider-replies.ts';
 import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '../semconv.ts';
 import {
   batches,
@@ -90,9 +91,9 @@ export class OpenAiCompatibleEmbedder implements Embedder {
     input: string[],
     signal: AbortSignal | undefined,
   ): Promise<{ vectors: number[][]; responseModel: string; inputTokens: number }> {
-    let response: OpenAI.CreateEmbeddingResponse;
+    let raw: unknown;
     try {
-      response = await this.#client.embeddings.create(
+      raw = await this.#client.embeddings.create(
         {
           model: this.model,
           input,
@@ -105,6 +106,10 @@ export class OpenAiCompatibleEmbedder implements Embedder {
       rethrowIfAbortedOrNodeError(error, signal);
       throw this.#mapError(error);
     }
+    const response = parseProviderReply(openAiEmbeddingsSchema, raw, {
+      provider: this.provider,
+      what: 'embeddings response',
+    });
     const data = [...response.data].sort((a, b) => a.index - b.index);
     if (data.length !== input.length) {
       throw mapProviderFailure(this.provider, {
@@ -129,6 +134,7 @@ export class OpenAiCompatibleEmbedder implements Embedder {
   }
 
   #mapError(error: unknown): Error {
+    if (error instanceof SyntaxError) return unparseableReply(this.provider, 'embeddings response', error);
     if (error instanceof APIConnectionTimeoutError) {
       return mapProviderFailure(
         this.provider,
