@@ -16,9 +16,10 @@ export const EXECUTOR_ENV_KEYS = [
   'OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT',
   'FLOWTRACE_CAPTURE_MAX_LENGTH',
   'FLOWTRACE_REDACT_PATTERNS',
-  // Connectors (connector/ssrf-policy.ts, connector/credentials.ts)
+  // Connectors (connector/ssrf-policy.ts, connector/connector-limits.ts, connector/credentials.ts)
   'FLOWTRACE_CONNECTOR_ALLOWED_HOSTS',
   'FLOWTRACE_CONNECTOR_ALLOWED_CIDRS',
+  'FLOWTRACE_CONNECTOR_MAX_RESPONSE_BYTES',
   'FLOWTRACE_CREDENTIALS',
   // Embeddings (rag/embedders-config.ts)
   'FLOWTRACE_EMBEDDINGS_PROVIDER',

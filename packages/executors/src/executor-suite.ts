@@ -5,6 +5,7 @@ import { createAgentExecutor } from './agent/agent-executor.ts';
 import { createDefaultToolRunners } from './agent/default-tool-runners.ts';
 import type { WorkflowPromptResolver } from './agent/llm-tool-runner.ts';
 import { createConnectorExecutor } from './connector/connector-executor.ts';
+import { type ConnectorLimits, parseConnectorLimitsFromEnv } from './connector/connector-limits.ts';
 import { type CredentialStore, parseCredentialsFromEnv } from './connector/credentials.ts';
 import { GuardedHttpClient } from './connector/guarded-http-client.ts';
 import { parseSsrfPolicyFromEnv, type SsrfPolicyOptions } from './connector/ssrf-policy.ts';
@@ -33,6 +34,7 @@ export interface ExecutorsConfig {
   pricing: PricingOverrides | undefined;
   capture: ContentCaptureOptions;
   ssrf: SsrfPolicyOptions;
+  connector: ConnectorLimits;
   credentials: CredentialStore;
   embeddings: EmbeddingsConfig;
 }
@@ -44,6 +46,7 @@ export function loadExecutorsConfig(env: Readonly<Record<string, string | undefi
     pricing: parsePricingFromEnv(env),
     capture: parseContentCaptureFromEnv(env),
     ssrf: parseSsrfPolicyFromEnv(env),
+    connector: parseConnectorLimitsFromEnv(env),
     credentials: parseCredentialsFromEnv(env),
     embeddings: parseEmbeddingsFromEnv(env),
   };
@@ -113,6 +116,7 @@ export function createExecutorSuite(
   });
   const http = new GuardedHttpClient({
     ...config.ssrf,
+    maxResponseBytes: config.connector.maxResponseBytes,
     ...(deps.propagateTraceContext ? { propagateTraceContext: true } : {}),
   });
   const embedders = createEmbedders(config.embeddings, { tracer: deps.tracer });

@@ -29,7 +29,11 @@ export interface GuardedHttpClientOptions extends SsrfPolicyOptions {
   resolve?: HostResolver;
   /** Whole-exchange timeout (connect, redirects, headers and body) when a request sets none. Default 30 s. */
   timeoutMs?: number;
-  /** Response body limit (after decompression) when a request sets none. Default 5 MiB. */
+  /**
+   * Response body limit (after decompression) when a request sets none, and the most a request may set
+   * (a larger `maxResponseBytes` is lowered to it). Bodies are counted while they stream in and the
+   * connection is dropped at the limit. Default 5 MiB.
+   */
   maxResponseBytes?: number;
   /** Redirects followed before failing. Default 5. */
   maxRedirects?: number;
@@ -62,6 +66,7 @@ export interface GuardedRequest {
    */
   credential?: RequestCredential;
   timeoutMs?: number;
+  /** At most the client's `maxResponseBytes`, which also applies when this is unset. */
   maxResponseBytes?: number;
   signal?: AbortSignal;
 }
@@ -161,7 +166,7 @@ export class GuardedHttpClient {
   /** Performs one request, following redirects. See the class comment for the errors it throws. */
   async request(req: GuardedRequest): Promise<GuardedResponse> {
     const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
-    const maxBytes = req.maxResponseBytes ?? this.#maxResponseBytes;
+    const maxBytes = Math.min(req.maxResponseBytes ?? this.#maxResponseBytes, this.#maxResponseBytes);
     const timeoutSignal = AbortSignal.timeout(timeoutMs);
     const signal = req.signal === undefined ? timeoutSignal : AbortSignal.any([req.signal, timeoutSignal]);
     const sensitive = new Set([
@@ -368,7 +373,7 @@ async function readLimited(
   const tooLarge = (): PermanentNodeError =>
     new PermanentNodeError(
       'connector_error',
-      `response from ${redactUrl(url)} exceeds the ${maxBytes}-byte limit`,
+      `response from ${redactUrl(url)} exceeds the ${maxBytes}-byte limit (the node's maxResponseBytes, at most the worker's FLOWTRACE_CONNECTOR_MAX_RESPONSE_BYTES); the rest was not read`,
       {
         details: { maxResponseBytes: maxBytes },
       },
