@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApiKeyStore, buildApp } from '@flowtrace/api';
+import { ApiKeyStore, buildApp, type IngestDocuments } from '@flowtrace/api';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import {
   createRedis,
@@ -50,6 +50,10 @@ export async function startInProcessFleet(options: {
   workerOptions?: Partial<{ lockDurationMs: number; stalledIntervalMs: number; defaultTimeoutMs: number }>;
   /** Run the reconciler every 200 ms (queued grace 500 ms, heartbeat stale after 3 s). */
   reconciler?: boolean;
+  /** The reconciler's re-drive limit per node (default 3). */
+  maxRedrives?: number;
+  /** RAG ingestion for `POST /v1/collections/:name/documents` (see test-ingestion.ts); 503 without. */
+  ingest?: IngestDocuments;
   /** Another Redis (default: the shared one on 6379), e.g. a cluster. */
   redis?: { url: string; cluster?: boolean };
 }): Promise<InProcessFleet> {
@@ -83,19 +87,37 @@ export async function startInProcessFleet(options: {
     stops: new RunStopChannel({ redis: producer, prefix }),
     logger,
   });
+  const nodeStore = new NodeStateStore({ sql: db.handle.sql, tracer });
   const reconciler = new Reconciler(
-    { store: controlStore, terminator, catalog, queues, dispatcher, metrics, tracer, logger },
-    { intervalMs: 200, queuedGraceMs: 500, heartbeatStaleMs: 3_000, batchSize: 100 },
+    {
+      store: controlStore,
+      nodes: nodeStore,
+      runSpans,
+      terminator,
+      catalog,
+      queues,
+      dispatcher,
+      metrics,
+      tracer,
+      logger,
+    },
+    {
+      intervalMs: 200,
+      queuedGraceMs: 500,
+      heartbeatStaleMs: 3_000,
+      batchSize: 100,
+      maxRedrives: options.maxRedrives ?? 3,
+    },
   );
   const app = await buildApp(
-    { repository, submitter, terminator, apiKeys, logger, readiness: [] },
+    { repository, submitter, terminator, apiKeys, logger, readiness: [], ingest: options.ingest },
     { signozUrl: 'http://signoz.test:8080', version: 'test' },
   );
   const signals = new RunSignals();
   const unsubscribe = await RunStopChannel.subscribe({ redis: producer, prefix, signals, logger });
   const processor = new NodeProcessor(
     {
-      store: new NodeStateStore({ sql: db.handle.sql, tracer }),
+      store: nodeStore,
       catalog,
       executors: new ExecutorRegistry(options.executors),
       dispatcher,

@@ -14,6 +14,16 @@ const apiEnvSchema = z.object({
     .int()
     .min(1_024)
     .default(1024 * 1024),
+  /**
+   * Largest request head (request line and headers) in bytes; a larger one is answered 431
+   * `headers_too_large`. Node's default is 16 KiB; raise it only if a proxy in front adds large headers.
+   */
+  MAX_HEADER_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(1024 * 1024)
+    .default(16 * 1024),
   /** Cache API key lookups this long; a revoked key stops working within this time. */
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   /** Run the reconciler in this process (one process leads at a time, so every API replica may). */
@@ -26,6 +36,11 @@ const apiEnvSchema = z.object({
    * above the workers' NODE_HEARTBEAT_MS.
    */
   RECONCILER_HEARTBEAT_STALE_MS: z.coerce.number().int().min(1_000).default(45_000),
+  /**
+   * Re-drives of one node (lost job, lost worker) before the reconciler fails it with
+   * `redrive_limit_exceeded`, so that no node is executed, and its external calls repeated, without bound.
+   */
+  RECONCILER_MAX_REDRIVES: z.coerce.number().int().min(0).max(100).default(3),
 });
 
 export type ApiConfig = z.infer<typeof apiEnvSchema>;

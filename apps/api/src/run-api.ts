@@ -8,6 +8,7 @@ import {
   installShutdown,
   NodeDispatcher,
   NodeQueues,
+  NodeStateStore,
   Reconciler,
   RunControlStore,
   RunRepository,
@@ -70,12 +71,24 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
     logger,
   });
   const reconciler = new Reconciler(
-    { store: controlStore, terminator, catalog, queues, dispatcher, metrics, tracer, logger },
+    {
+      store: controlStore,
+      nodes: new NodeStateStore({ sql: database.sql, tracer }),
+      runSpans,
+      terminator,
+      catalog,
+      queues,
+      dispatcher,
+      metrics,
+      tracer,
+      logger,
+    },
     {
       intervalMs: config.RECONCILER_INTERVAL_MS,
       queuedGraceMs: config.RECONCILER_QUEUED_GRACE_MS,
       heartbeatStaleMs: config.RECONCILER_HEARTBEAT_STALE_MS,
       batchSize: 200,
+      maxRedrives: config.RECONCILER_MAX_REDRIVES,
     },
   );
   const apiKeys = new ApiKeyStore({ sql: database.sql }, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS });
@@ -104,7 +117,12 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
         { name: 'redis', check: async () => void (await redis.ping()) },
       ],
     },
-    { signozUrl: config.SIGNOZ_URL, bodyLimit: config.BODY_LIMIT_BYTES, version: VERSION },
+    {
+      signozUrl: config.SIGNOZ_URL,
+      bodyLimit: config.BODY_LIMIT_BYTES,
+      maxHeaderSize: config.MAX_HEADER_BYTES,
+      version: VERSION,
+    },
   );
 
   installShutdown({

@@ -10,7 +10,9 @@ import Fastify, {
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { ApiKeyStore } from './auth/api-key-store.ts';
 import { bearerAuth } from './auth/authenticate.ts';
+import { clientErrorHandler } from './http/client-error.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
+import { registerRequestGuard } from './http/request-guard.ts';
 import { collectionRoutes, type IngestDocuments } from './routes/collection-routes.ts';
 import { HEALTH_PATHS, healthRoutes, type ReadinessCheck } from './routes/health-routes.ts';
 import { runRoutes } from './routes/run-routes.ts';
@@ -35,22 +37,29 @@ export interface AppOptions {
   signozUrl: string;
   /** Largest request body, in bytes. */
   bodyLimit?: number;
+  /** Largest request head (request line and headers), in bytes; larger requests get a 431. Node's default is 16 KiB. */
+  maxHeaderSize?: number;
   version: string;
 }
 
 /** Builds the HTTP API (not listening): tests use `app.inject()`, `apps/api` calls `listen`. */
 export async function buildApp(deps: AppDeps, options: AppOptions): Promise<FastifyInstance> {
+  const maxHeaderSize = options.maxHeaderSize ?? 16 * 1024;
   const app = Fastify({
     // Typed as Fastify's base logger so the instance keeps Fastify's default generics.
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Requests are logged once, on response, by the hook below (with route and duration).
     logController: new LogController({ disableRequestLogging: true }),
+    http: { maxHeaderSize },
+    // Errors Node's HTTP parser raises before routing (431, malformed headers) in the API's error format.
+    clientErrorHandler: clientErrorHandler({ maxHeaderSize, logger: deps.logger as FastifyBaseLogger }),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
   registerErrorHandling(app);
+  registerRequestGuard(app);
   if (deps.otelPlugin) await app.register(deps.otelPlugin);
 
   const healthPaths = new Set<string>(HEALTH_PATHS);

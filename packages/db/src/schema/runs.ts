@@ -83,6 +83,11 @@ export const nodeRuns = pgTable(
     /** Attempts started so far. */
     attempt: integer('attempt').notNull().default(0),
     maxAttempts: integer('max_attempts').notNull(),
+    /**
+     * Times the reconciler has re-dispatched the node (lost job, lost worker). Past its limit it fails the
+     * node instead (`redrive_limit_exceeded`), so that no node is executed without bound.
+     */
+    redrives: integer('redrives').notNull().default(0),
     output: jsonb('output'),
     error: jsonb('error'),
     /** Completed in a replay with the output of the replayed run's node, without executing. */

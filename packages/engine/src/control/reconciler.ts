@@ -6,14 +6,17 @@ import {
   withSpan,
 } from '@flowtrace/telemetry';
 import { isNodeType } from '@flowtrace/workflow';
-import { ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
+import { type Context, ROOT_CONTEXT, type Tracer, trace } from '@opentelemetry/api';
 import type { NodeDispatcher } from '../dispatch/node-dispatcher.ts';
 import { predecessorLinks } from '../dispatch/node-dispatcher.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import type { NodeQueues } from '../queue/node-queues.ts';
 import { retrySettingsFor } from '../queue/retry-settings.ts';
+import type { DeferredRunSpans } from '../runtime/deferred-run-spans.ts';
+import type { NodeStateStore } from '../store/node-state-store.ts';
 import type { RunControlStore, StaleNode } from '../store/run-control-store.ts';
-import type { WorkflowCatalog } from '../store/workflow-catalog.ts';
+import type { FinishedRun, StoredError } from '../store/types.ts';
+import type { CompiledWorkflow, WorkflowCatalog } from '../store/workflow-catalog.ts';
 import type { RunTerminator } from './run-terminator.ts';
 
 export interface ReconcilerOptions {
@@ -23,10 +26,19 @@ export interface ReconcilerOptions {
   /** A running node whose heartbeat is older than this has lost its worker. */
   heartbeatStaleMs: number;
   batchSize: number;
+  /**
+   * Re-drives of one node before the reconciler gives up on it and fails it (`redrive_limit_exceeded`):
+   * a node that keeps losing its job or its worker (an outcome that can never be written, a crash it
+   * causes) must not be executed, and its external calls repeated, without bound.
+   */
+  maxRedrives: number;
 }
 
 export interface ReconcilerDeps {
   store: RunControlStore;
+  /** Records a node the reconciler gives up on, as a worker records a failed node. */
+  nodes: NodeStateStore;
+  runSpans: DeferredRunSpans;
   terminator: RunTerminator;
   catalog: WorkflowCatalog;
   queues: NodeQueues;
@@ -40,6 +52,8 @@ export interface TickResult {
   led: boolean;
   timedOut: number;
   redriven: number;
+  /** Nodes failed because they reached the re-drive limit. */
+  gaveUp: number;
 }
 
 /** Job states in which BullMQ will (still) run the job: nothing to re-drive. */
@@ -92,33 +106,41 @@ export class Reconciler {
         if (outcome.outcome === 'terminated') timedOut++;
       }
       let redriven = 0;
+      let gaveUp = 0;
       const stale = await this.#deps.store.findStaleNodes({
         queuedGraceMs: this.#options.queuedGraceMs,
         heartbeatStaleMs: this.#options.heartbeatStaleMs,
         limit: this.#options.batchSize,
       });
       for (const node of stale) {
-        if (await this.#reconcileNode(node)) redriven++;
+        const action = await this.#reconcileNode(node);
+        if (action === 'redriven') redriven++;
+        else if (action === 'gave_up') gaveUp++;
       }
-      return { timedOut, redriven };
+      return { timedOut, redriven, gaveUp };
     });
-    if (result && (result.timedOut > 0 || result.redriven > 0))
+    if (result && (result.timedOut > 0 || result.redriven > 0 || result.gaveUp > 0))
       this.#deps.logger.info(result, 'reconciler acted');
-    return { led, timedOut: result?.timedOut ?? 0, redriven: result?.redriven ?? 0 };
+    return {
+      led,
+      timedOut: result?.timedOut ?? 0,
+      redriven: result?.redriven ?? 0,
+      gaveUp: result?.gaveUp ?? 0,
+    };
   }
 
-  async #reconcileNode(node: StaleNode): Promise<boolean> {
-    if (!isNodeType(node.type)) return false;
+  async #reconcileNode(node: StaleNode): Promise<'redriven' | 'gave_up' | 'none'> {
+    if (!isNodeType(node.type)) return 'none';
     const queue = this.#deps.queues.queue(node.type);
     const jobId = node.jobId;
     const job = jobId ? await queue.getJob(jobId) : undefined;
     const state = job ? await job.getState() : 'missing';
-    if (LIVE_STATES.has(state)) return false;
+    if (LIVE_STATES.has(state)) return 'none';
     const reason =
       node.status === 'running' ? 'worker_lost' : state === 'missing' ? 'job_missing' : `job_${state}`;
 
     const workflow = await this.#deps.catalog.get(node.workflowId);
-    if (!workflow) return false;
+    if (!workflow) return 'none';
     const definition = workflow.node(node.nodeId);
     // The re-drive continues the run's trace under its invoke_workflow span, which always ends up exported;
     // the dispatch it replaces (whose span a crashed process may never have exported) is linked.
@@ -130,6 +152,9 @@ export class Reconciler {
       isRemote: true,
       ...(traceState ? { traceState } : {}),
     });
+    if (node.redrives >= this.#options.maxRedrives) {
+      return (await this.#giveUp(node, workflow, reason, parent)) ? 'gave_up' : 'none';
+    }
     const replaced = carrierSpanContext(node.carrier ?? undefined);
     const prepared = this.#deps.dispatcher.prepare(
       parent,
@@ -153,16 +178,100 @@ export class Reconciler {
       ],
     );
     const record = prepared.records[0];
-    if (!record) return false;
+    if (!record) return 'none';
+    // Counted before the job is sent: a re-drive that was sent is always counted. False when the node
+    // moved on since it was read (a worker claimed or finished it).
+    if (!(await this.#deps.store.recordRedrive(node, record.jobId, record.carrier))) return 'none';
     // A finished job with this id would swallow the add; remove it first (a live one was ruled out above).
     if (job) await job.remove().catch(() => {});
-    await this.#deps.store.recordRedrive(node.runId, node.nodeId, record.jobId, record.carrier);
     await this.#deps.dispatcher.send(prepared);
     this.#deps.metrics.redrive(reason, node.type);
     this.#deps.logger.warn(
-      { runId: node.runId, nodeId: node.nodeId, reason, jobState: state },
+      { runId: node.runId, nodeId: node.nodeId, reason, jobState: state, redrive: node.redrives + 1 },
       're-drove a node',
     );
-    return true;
+    return 'redriven';
+  }
+
+  /**
+   * Fails a node that reached the re-drive limit, as a worker fails a node for good: its run fails (waiting
+   * nodes skipped), or, with `continueOnFailure`, its successors go on. Rows carry the run's trace id.
+   */
+  async #giveUp(node: StaleNode, workflow: CompiledWorkflow, reason: string, parent: Context) {
+    const definition = workflow.node(node.nodeId);
+    const error: StoredError = {
+      code: 'redrive_limit_exceeded',
+      message:
+        `node "${node.nodeId}" was re-driven ${node.redrives} times without reaching an outcome ` +
+        `(last: ${reason}); it is failed rather than run again (RECONCILER_MAX_REDRIVES=${this.#options.maxRedrives})`,
+      nodeId: node.nodeId,
+      details: { redrives: node.redrives, reason },
+    };
+    const target = { runId: node.runId, workflowId: node.workflowId, tenantId: node.tenantId };
+    return withSpan(
+      this.#deps.tracer,
+      'reconcile redrive_limit_exceeded',
+      { parent, attributes: { 'workflow.run_id': node.runId, 'node.id': node.nodeId } },
+      async (span) => {
+        const ids = span.spanContext();
+        const ref = {
+          runId: node.runId,
+          nodeId: node.nodeId,
+          attempt: node.attempt,
+          tenantId: node.tenantId,
+          traceId: node.traceId,
+          spanId: ids.traceId === node.traceId ? ids.spanId : node.runSpanId,
+          fromStatus: node.status,
+          error,
+          ledger: { modelCalls: [], agentSteps: [] },
+        };
+        let finishedRun: FinishedRun | null;
+        if (definition.continueOnFailure) {
+          const all = this.#deps.dispatcher.prepare(
+            trace.setSpan(parent, span),
+            target,
+            workflow.successors(node.nodeId).map((id) => {
+              const next = workflow.node(id);
+              return { nodeId: next.id, type: next.type, retry: retrySettingsFor(next), links: [] };
+            }),
+          );
+          const result = await this.#deps.nodes.finishNode({
+            ...ref,
+            status: 'failed',
+            output: null,
+            isSink: workflow.sinks.includes(node.nodeId),
+            sinks: workflow.sinks,
+            dispatches: all.records,
+          });
+          if (!result.applied) return false;
+          const links = new Map(
+            result.ready.map((r) => [
+              r.nodeId,
+              predecessorLinks(r.predecessors, node.nodeId, node.traceFlags),
+            ]),
+          );
+          await this.#deps.dispatcher
+            .send(this.#deps.dispatcher.select(all, links))
+            .catch((err) =>
+              this.#deps.logger.warn(
+                { err, runId: node.runId },
+                'could not enqueue successors; next tick will',
+              ),
+            );
+          finishedRun = result.finishedRun;
+        } else {
+          const result = await this.#deps.nodes.failRun(ref);
+          if (!result.applied) return false;
+          finishedRun = result.finishedRun;
+        }
+        if (finishedRun)
+          this.#deps.runSpans.runFinished(finishedRun, { name: workflow.name, version: workflow.version });
+        this.#deps.logger.error(
+          { runId: node.runId, nodeId: node.nodeId, redrives: node.redrives, reason },
+          'node reached the re-drive limit; failed it',
+        );
+        return true;
+      },
+    );
   }
 }

@@ -8,10 +8,8 @@ import {
   spanEndTime,
 } from '@flowtrace/telemetry';
 import {
-  FlowtraceError,
   isRetryable,
   type JsonValue,
-  jsonByteLength,
   type NodeExecutionContext,
   TransientNodeError,
   type WorkflowNode,
@@ -22,9 +20,9 @@ import { predecessorLinks } from '../dispatch/node-dispatcher.ts';
 import type { FleetMetrics, NodeOutcomeLabel } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, nodeJobSchema } from '../queue/catalogue.ts';
 import { backoffDelay, retrySettingsFor } from '../queue/retry-settings.ts';
-import type { ClaimedNode, NodeStateStore } from '../store/node-state-store.ts';
-import { retryTransient } from '../store/retry-transient.ts';
-import type { FinishedRun, StoredError } from '../store/types.ts';
+import type { ClaimedNode, FinishNodeResult, NodeStateStore } from '../store/node-state-store.ts';
+import { isRejectedValueError, retryTransient } from '../store/retry-transient.ts';
+import type { FinishedRun, LedgerEntries, StoredError } from '../store/types.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from '../store/workflow-catalog.ts';
 import { nodeMessageAttributes } from '../tracing/node-message-attributes.ts';
 import { startHeartbeat } from './attempt-heartbeat.ts';
@@ -33,6 +31,7 @@ import type { DeferredRunSpans } from './deferred-run-spans.ts';
 import type { ExecutorRegistry } from './executor-registry.ts';
 import type { RunSignals } from './run-signals.ts';
 import { RunStoppedError, WorkerShutdownError } from './stop-reasons.ts';
+import { assertStorableOutput } from './storable-output.ts';
 import { toStoredError } from './stored-error.ts';
 
 /** A job as the processor sees it (BullMQ-independent, for tests). */
@@ -227,7 +226,13 @@ export class NodeProcessor {
       clearInterval(heartbeat);
       release();
     }
-    const result = await this.#finish(attempt, 'completed', output, null);
+    let result: FinishNodeResult & { prepared: PreparedDispatch[] };
+    try {
+      result = await this.#finish(attempt, 'completed', output, null);
+    } catch (error) {
+      if (!isRejectedValueError(error)) throw error;
+      return await this.#failUnstorable(attempt, error);
+    }
     span.setAttribute(FlowtraceAttributes.NODE_STATUS, result.applied ? 'completed' : 'superseded');
     this.#recordAttempt(attempt, 'completed');
     attempt.logger.debug(
@@ -247,7 +252,8 @@ export class NodeProcessor {
     status: 'completed' | 'failed',
     output: JsonValue | null,
     error: StoredError | null,
-  ) {
+    ledger: LedgerEntries = attempt.ledger.entries,
+  ): Promise<FinishNodeResult & { prepared: PreparedDispatch[] }> {
     const { data, claimed, workflow, node } = attempt;
     // Dispatches for every successor, prepared before the write that decides which become ready.
     const all = this.#deps.dispatcher.prepare(
@@ -264,7 +270,7 @@ export class NodeProcessor {
         status,
         output,
         error,
-        ledger: attempt.ledger.entries,
+        ledger,
         isSink: workflow.sinks.includes(node.id),
         sinks: workflow.sinks,
         dispatches: all.records,
@@ -320,14 +326,7 @@ export class NodeProcessor {
         else controller.signal.addEventListener('abort', onAbort, { once: true });
       });
       const output = await Promise.race([executor.execute(ctx), aborted]);
-      const size = jsonByteLength(output);
-      if (size > this.#options.maxOutputBytes) {
-        throw new FlowtraceError(
-          'node_failed',
-          `node "${node.id}" produced ${size} bytes of output; the limit is ${this.#options.maxOutputBytes}`,
-          { nodeId: node.id },
-        );
-      }
+      assertStorableOutput(output, node.id, this.#options.maxOutputBytes);
       return output ?? null;
     } finally {
       clearTimeout(timer);
@@ -335,7 +334,7 @@ export class NodeProcessor {
   }
 
   async #onFailure(attempt: Attempt, error: unknown): Promise<NodeOutcome> {
-    const { data, claimed, node, ledger, span, logger } = attempt;
+    const { node, span } = attempt;
     // The worker is going away: leave the node running; its job is re-delivered to another worker.
     if (error instanceof WorkerShutdownError) {
       this.#recordAttempt(attempt, 'abandoned', 'shutdown');
@@ -343,6 +342,17 @@ export class NodeProcessor {
     }
     const stored = toStoredError(error, node.id);
     recordSpanError(span, error);
+    try {
+      return await this.#recordFailure(attempt, error, stored);
+    } catch (writeError) {
+      if (!isRejectedValueError(writeError)) throw writeError;
+      return await this.#failUnstorable(attempt, writeError);
+    }
+  }
+
+  /** Records a failed attempt: cancelled with its run, retried, or failed for good. */
+  async #recordFailure(attempt: Attempt, error: unknown, stored: StoredError): Promise<NodeOutcome> {
+    const { data, claimed, ledger, span, logger } = attempt;
     const ref = this.#ref(attempt);
 
     if (error instanceof RunStoppedError) {
@@ -375,16 +385,44 @@ export class NodeProcessor {
     }
 
     logger.error({ err: stored }, 'node failed');
-    span.setAttribute(FlowtraceAttributes.NODE_STATUS, 'failed');
+    await this.#failForGood(attempt, stored, ledger.entries);
+    return { kind: 'failed', error: stored };
+  }
+
+  /** Records a node that failed for good: it fails its run, unless it continues on failure. */
+  async #failForGood(attempt: Attempt, stored: StoredError, ledger: LedgerEntries): Promise<void> {
+    attempt.span.setAttribute(FlowtraceAttributes.NODE_STATUS, 'failed');
     this.#recordAttempt(attempt, 'failed', stored.code);
-    if (node.continueOnFailure) {
-      const result = await this.#finish(attempt, 'failed', null, stored);
+    if (attempt.node.continueOnFailure) {
+      const result = await this.#finish(attempt, 'failed', null, stored, ledger);
       await this.#afterCommit(attempt, result.prepared, result.finishedRun);
     } else {
       const result = await retryTransient(() =>
-        this.#deps.store.failRun({ ...ref, error: stored, ledger: ledger.entries }),
+        this.#deps.store.failRun({ ...this.#ref(attempt), error: stored, ledger }),
       );
       await this.#afterCommit(attempt, [], result.finishedRun);
+    }
+  }
+
+  /**
+   * Postgres refused the attempt's outcome even after it was made storable. Writing it again would fail
+   * again (and a re-delivery would re-execute the node), so the node fails for good with
+   * `output_not_storable`; if its ledger rows were what Postgres refused, without them.
+   */
+  async #failUnstorable(attempt: Attempt, cause: unknown): Promise<NodeOutcome> {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    const stored: StoredError = {
+      code: 'output_not_storable',
+      message: `node "${attempt.node.id}": Postgres refused its outcome (${reason}); the node is not retried`,
+      nodeId: attempt.node.id,
+    };
+    recordSpanError(attempt.span, cause);
+    attempt.logger.error({ err: cause }, 'node outcome could not be stored; failing the node');
+    try {
+      await this.#failForGood(attempt, stored, attempt.ledger.entries);
+    } catch (error) {
+      if (!isRejectedValueError(error)) throw error;
+      await this.#failForGood(attempt, stored, { modelCalls: [], agentSteps: [] });
     }
     return { kind: 'failed', error: stored };
   }

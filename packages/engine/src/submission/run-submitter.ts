@@ -5,12 +5,18 @@ import {
   type Logger,
   type TraceCarrier,
 } from '@flowtrace/telemetry';
-import { FlowtraceError, parseRunInput, parseWorkflowDefinition } from '@flowtrace/workflow';
+import {
+  assertStorableClientJson,
+  FlowtraceError,
+  parseRunInput,
+  parseWorkflowDefinition,
+  type WorkflowDefinition,
+} from '@flowtrace/workflow';
 import type { Context } from '@opentelemetry/api';
-import type { NodeDispatcher } from '../dispatch/node-dispatcher.ts';
+import type { NodeDispatcher, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { retrySettingsFor } from '../queue/retry-settings.ts';
-import type { RunRepository } from '../store/run-repository.ts';
+import type { RunRepository, RunSummary, StoredWorkflow } from '../store/run-repository.ts';
 import { sha256, stableStringify } from '../store/stable-json.ts';
 import type { RunTraceIdentity } from '../store/types.ts';
 
@@ -33,6 +39,15 @@ export interface SubmitRunResult {
   status: string;
   /** False when an idempotency key matched an earlier run, which is returned instead. */
   created: boolean;
+}
+
+/** Thrown inside run creation when the idempotency key's first run committed meanwhile; never escapes. */
+class KeyTakenMeanwhile extends Error {
+  readonly run: RunSummary;
+  constructor(run: RunSummary) {
+    super('idempotency key taken by a concurrent request');
+    this.run = run;
+  }
 }
 
 /**
@@ -61,20 +76,11 @@ export class RunSubmitter {
     this.#logger = deps.logger;
   }
 
-  async resolveWorkflow(tenantId: string, request: Pick<SubmitRunRequest, 'workflowId' | 'workflow'>) {
-    if (request.workflowId !== undefined) {
-      const workflow = await this.#repository.findWorkflow(tenantId, request.workflowId);
-      if (!workflow) throw new FlowtraceError('not_found', `workflow ${request.workflowId} does not exist`);
-      return workflow;
-    }
-    return (await this.registerWorkflow(tenantId, request.workflow)).workflow;
-  }
-
   /**
-   * Validates and stores a definition (a new version, or the latest one when unchanged). Agent tools that
-   * run another workflow's prompt must name an `llm` node of one of the tenant's workflows.
+   * Validates a definition, including that agent tools which run another workflow's prompt name an `llm`
+   * node of one of the tenant's workflows. Reads only: nothing is written.
    */
-  async registerWorkflow(tenantId: string, raw: unknown) {
+  async validateDefinition(tenantId: string, raw: unknown): Promise<WorkflowDefinition> {
     const definition = parseWorkflowDefinition(raw);
     for (const node of definition.nodes) {
       if (node.type !== 'agent') continue;
@@ -92,65 +98,101 @@ export class RunSubmitter {
         }
       }
     }
-    return this.#repository.registerWorkflow(tenantId, definition);
+    return definition;
   }
 
+  /** Validates and stores a definition (a new version, or the latest one when unchanged). */
+  async registerWorkflow(tenantId: string, raw: unknown) {
+    return this.#repository.registerWorkflow(tenantId, await this.validateDefinition(tenantId, raw));
+  }
+
+  /**
+   * Validates everything before writing anything, then stores the run (and an inline definition, in the
+   * same transaction) and dispatches its roots. A request that is rejected writes nothing: an inline
+   * workflow is registered only together with its run.
+   */
   async submit(request: SubmitRunRequest): Promise<SubmitRunResult> {
     const input = parseRunInput(request.input);
-    const workflow = await this.resolveWorkflow(request.tenantId, request);
+    if (request.idempotencyKey !== undefined)
+      assertStorableClientJson(request.idempotencyKey, 'idempotencyKey');
+    const inline =
+      request.workflowId === undefined
+        ? await this.validateDefinition(request.tenantId, request.workflow)
+        : undefined;
+    // What an idempotent retry must repeat is the request as sent: the workflow id, or the definition as
+    // written, and the input. Not the version an inline definition resolves to, which changes whenever
+    // another version of its name is registered in between.
+    const requestHash = sha256(
+      stableStringify(
+        request.workflowId === undefined
+          ? { workflow: request.workflow, input }
+          : { workflowId: request.workflowId, input },
+      ),
+    );
+    if (request.idempotencyKey !== undefined) {
+      const earlier = await this.#repository.findRunByIdempotencyKey(
+        request.tenantId,
+        request.idempotencyKey,
+      );
+      if (earlier) return this.#replay(earlier, requestHash, request.idempotencyKey);
+    }
+    let stored: StoredWorkflow | undefined;
+    if (request.workflowId !== undefined) {
+      stored = (await this.#repository.findWorkflow(request.tenantId, request.workflowId)) ?? undefined;
+      if (!stored) throw new FlowtraceError('not_found', `workflow ${request.workflowId} does not exist`);
+    }
+
     const createdAt = new Date();
     const runId = randomUUID();
     const { runTrace, runContext } = this.#runTrace(request.traceContext);
+    const create = async (repository: RunRepository) => {
+      const workflow =
+        stored ??
+        (await repository.registerWorkflow(request.tenantId, inline as WorkflowDefinition)).workflow;
+      const prepared = this.#dispatcher.prepare(
+        runContext,
+        { runId, workflowId: workflow.id, tenantId: request.tenantId },
+        workflow.definition.nodes
+          .filter((n) => n.dependsOn.length === 0)
+          .map((n) => ({ nodeId: n.id, type: n.type, retry: retrySettingsFor(n), links: [] })),
+      );
+      const result = await repository.createRun(
+        {
+          id: runId,
+          tenantId: request.tenantId,
+          apiKeyId: request.apiKeyId,
+          workflow,
+          input,
+          idempotencyKey: request.idempotencyKey ?? null,
+          requestHash,
+          trace: runTrace,
+          createdAt,
+          deadlineAt: workflow.definition.timeoutMs
+            ? new Date(createdAt.getTime() + workflow.definition.timeoutMs)
+            : null,
+          nodes: workflow.definition.nodes.map((n) => ({
+            nodeId: n.id,
+            type: n.type,
+            dependsOn: n.dependsOn,
+            maxAttempts: retrySettingsFor(n).maxAttempts,
+          })),
+        },
+        prepared.records,
+      );
+      // Another request with the same key committed first: undo this one's registration (rollback).
+      if (!result.created) throw new KeyTakenMeanwhile(result.run);
+      return { workflow, prepared };
+    };
 
-    const prepared = this.#dispatcher.prepare(
-      runContext,
-      { runId, workflowId: workflow.id, tenantId: request.tenantId },
-      workflow.definition.nodes
-        .filter((n) => n.dependsOn.length === 0)
-        .map((n) => ({ nodeId: n.id, type: n.type, retry: retrySettingsFor(n), links: [] })),
-    );
-    // What an idempotent retry must repeat: a key reused for a different request is a conflict.
-    const requestHash = sha256(stableStringify({ workflowId: workflow.id, input }));
-    const result = await this.#repository.createRun(
-      {
-        id: runId,
-        tenantId: request.tenantId,
-        apiKeyId: request.apiKeyId,
-        workflow,
-        input,
-        idempotencyKey: request.idempotencyKey ?? null,
-        requestHash,
-        trace: runTrace,
-        createdAt,
-        deadlineAt: workflow.definition.timeoutMs
-          ? new Date(createdAt.getTime() + workflow.definition.timeoutMs)
-          : null,
-        nodes: workflow.definition.nodes.map((n) => ({
-          nodeId: n.id,
-          type: n.type,
-          dependsOn: n.dependsOn,
-          maxAttempts: retrySettingsFor(n).maxAttempts,
-        })),
-      },
-      prepared.records,
-    );
-
-    if (!result.created) {
-      if (result.run.requestHash !== requestHash) {
-        throw new FlowtraceError(
-          'idempotency_conflict',
-          `idempotency key "${request.idempotencyKey}" was already used for a different request (run ${result.run.id})`,
-          { details: { runId: result.run.id } },
-        );
-      }
-      return {
-        runId: result.run.id,
-        workflowId: workflow.id,
-        traceId: result.run.traceId,
-        status: result.run.status,
-        created: false,
-      };
+    let created: { workflow: StoredWorkflow; prepared: PreparedDispatch };
+    try {
+      created = stored ? await create(this.#repository) : await this.#repository.inTransaction(create);
+    } catch (error) {
+      if (error instanceof KeyTakenMeanwhile)
+        return this.#replay(error.run, requestHash, request.idempotencyKey ?? '');
+      throw error;
     }
+    const { workflow, prepared } = created;
     this.#metrics?.runStarted(request.tenantId, workflow.name);
     try {
       await this.#dispatcher.send(prepared);
@@ -159,6 +201,24 @@ export class RunSubmitter {
       this.#logger.error({ err: error, runId }, 'could not enqueue the root nodes of a new run');
     }
     return { runId, workflowId: workflow.id, traceId: runTrace.traceId, status: 'queued', created: true };
+  }
+
+  /** The earlier run of an idempotency key: returned for the same request, a conflict for another. */
+  #replay(earlier: RunSummary, requestHash: string, idempotencyKey: string): SubmitRunResult {
+    if (earlier.requestHash !== requestHash) {
+      throw new FlowtraceError(
+        'idempotency_conflict',
+        `idempotency key "${idempotencyKey}" was already used for a different request (run ${earlier.id})`,
+        { details: { runId: earlier.id } },
+      );
+    }
+    return {
+      runId: earlier.id,
+      workflowId: earlier.workflowId,
+      traceId: earlier.traceId,
+      status: earlier.status,
+      created: false,
+    };
   }
 
   /**
