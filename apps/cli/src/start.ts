@@ -55,6 +55,7 @@ try {
   } else {
     log(`\nThe stack is running. API: ${stack.apiUrl}   API key: ${stack.apiKey}`);
     log(`  curl -H "authorization: Bearer ${stack.apiKey}" ${stack.apiUrl}/v1/runs/${demo.runId}`);
+    log(`  Run viewer: ${stack.apiUrl}/ui/runs (sign in with the API key above)`);
     log(`  OpenAPI: ${stack.apiUrl}/openapi.json   Press Ctrl-C to stop.`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
