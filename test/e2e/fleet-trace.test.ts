@@ -142,11 +142,30 @@ describe('one trace per run across the API and the worker fleet', () => {
     );
 
     // invoke_workflow is the request's child and the ancestor of every node span.
-    const invoke = spans.find((s) => s.name === 'invoke_workflow e2e-support');
-    expect(invoke?.attributes).toMatchObject({
+    const invoke = must(
+      spans.find((s) => s.name === 'invoke_workflow e2e-support'),
+      'the invoke_workflow span',
+    );
+    expect(invoke.attributes).toMatchObject({
       'gen_ai.operation.name': 'invoke_workflow',
       'workflow.run_id': runId,
     });
+    // And it covers them in time: no span of the run starts before it or ends after it.
+    const descendants = spans.filter((s) => {
+      for (let p = s.parentSpanId; p; p = spans.find((x) => x.spanId === p)?.parentSpanId)
+        if (p === invoke.spanId) return true;
+      return false;
+    });
+    expect(descendants.length).toBeGreaterThan(8);
+    for (const span of descendants) {
+      expect(span.startTimeUnixNano >= invoke.startTimeUnixNano, `${span.name} starts within the run`).toBe(
+        true,
+      );
+      expect(
+        span.endTimeUnixNano <= invoke.endTimeUnixNano,
+        `${span.name} (${span.resource['service.name']}) ends ${span.endTimeUnixNano - invoke.endTimeUnixNano} ns after invoke_workflow`,
+      ).toBe(true);
+    }
     const consumers = spans.filter((s) => s.kind === 'CONSUMER');
     expect(consumers.map((s) => s.attributes['node.id']).sort()).toEqual([
       'classify',
@@ -206,8 +225,9 @@ describe('one trace per run across the API and the worker fleet', () => {
     // The connector's target (and the agent's tool target) received the run's trace context.
     const calls = target.requests.filter((r) => r.path === '/customers/c-1' || r.path === '/orders/o-77');
     expect(calls.length).toBe(2);
+    // Sampled, and random: the trace id was generated here at random (W3C Level 2 "random" flag).
     for (const call of calls)
-      expect(String(call.headers.traceparent)).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+      expect(String(call.headers.traceparent)).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-03$`));
     // And so did the LLM provider.
     expect(
       provider.chatRequests.every((r) => r.headers.traceparent?.startsWith(`00-${traceId}-`) ?? false),
@@ -235,7 +255,9 @@ describe('one trace per run across the API and the worker fleet', () => {
       '/v1/runs',
       { workflow: workflow(), input: { ticket: 'x', customerId: 'c-1' } },
       {
-        traceparent: `00-${callerTrace}-00f067aa0ba902b7-01`,
+        // Sampled and random, with another vendor's tracestate (a key the current W3C grammar allows).
+        traceparent: `00-${callerTrace}-00f067aa0ba902b7-03`,
+        tracestate: 'congo=t61rcWkgMzE,rojo@tenant-1=00f067aa0ba902b7',
       },
     );
     expect(joined.status).toBe(202);
@@ -278,5 +300,21 @@ describe('one trace per run across the API and the worker fleet', () => {
         .filter((s) => s.parentSpanId && !spans.some((p) => p.spanId === s.parentSpanId))
         .map((s) => s.name),
     ).toEqual(['POST /v1/runs']);
+    // The caller's context went on whole to every outgoing request of the run: trace id, both flags and
+    // its tracestate, each request with a parent-id of its own.
+    const outgoing = [
+      ...target.requests.map((r) => r.headers),
+      ...provider.chatRequests.map((r) => r.headers),
+    ].filter((h) => String(h.traceparent).startsWith(`00-${callerTrace}-`));
+    expect(outgoing.length).toBeGreaterThanOrEqual(5);
+    for (const headers of outgoing) {
+      expect(String(headers.traceparent)).toMatch(new RegExp(`^00-${callerTrace}-[0-9a-f]{16}-03$`));
+      expect(headers.tracestate).toBe('congo=t61rcWkgMzE,rojo@tenant-1=00f067aa0ba902b7');
+    }
+    expect(new Set(outgoing.map((h) => h.traceparent)).size).toBe(outgoing.length);
+    // The spans carry it too.
+    expect(spans.find((s) => s.name.startsWith('invoke_workflow'))?.traceState).toBe(
+      'congo=t61rcWkgMzE,rojo@tenant-1=00f067aa0ba902b7',
+    );
   });
 });
