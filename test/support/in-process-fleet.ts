@@ -18,6 +18,8 @@ import {
   RunStopChannel,
   RunSubmitter,
   RunTerminator,
+  SpendLedger,
+  TenantLimitsStore,
   WorkflowCatalog,
 } from '@flowtrace/engine';
 import { createLogger, type DeferredSpanEmitter } from '@flowtrace/telemetry';
@@ -126,6 +128,8 @@ export async function startInProcessFleet(options: {
       metrics,
       tracer,
       logger,
+      spend: new SpendLedger({ sql: db.handle.sql, tracer }),
+      limits: new TenantLimitsStore({ sql: db.handle.sql }, { cacheTtlMs: 0 }),
     },
     {
       defaultTimeoutMs: options.workerOptions?.defaultTimeoutMs ?? 30_000,

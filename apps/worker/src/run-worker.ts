@@ -12,8 +12,11 @@ import {
   NodeQueues,
   NodeStateStore,
   NodeWorkerPool,
+  RedisRunEventNotifier,
   RunSignals,
   RunStopChannel,
+  SpendLedger,
+  TenantLimitsStore,
   WorkflowCatalog,
 } from '@flowtrace/engine';
 import { createExecutorSuite, loadExecutorsConfig } from '@flowtrace/executors';
@@ -96,7 +99,12 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
   });
   const processor = new NodeProcessor(
     {
-      store: new NodeStateStore({ sql: database.sql, tracer }),
+      store: new NodeStateStore({
+        sql: database.sql,
+        tracer,
+        // Wakes the API processes that stream this run's events.
+        events: new RedisRunEventNotifier({ redis: producer, prefix: config.QUEUE_PREFIX, logger }),
+      }),
       catalog,
       executors: new ExecutorRegistry(suite.executors.filter((e) => config.kinds.includes(e.type))),
       dispatcher,
@@ -105,6 +113,8 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
       metrics,
       tracer,
       logger,
+      spend: new SpendLedger({ sql: database.sql, tracer }),
+      limits: new TenantLimitsStore({ sql: database.sql }, { cacheTtlMs: config.TENANT_LIMITS_CACHE_MS }),
     },
     {
       defaultTimeoutMs: config.NODE_TIMEOUT_MS,

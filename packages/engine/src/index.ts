@@ -26,6 +26,27 @@ export {
   type RunEventSubscription,
 } from './events/run-event-hub.ts';
 export { TERMINAL_EVENT_TYPES } from './events/run-event-reader.ts';
+export {
+  type BudgetViolation,
+  budgetViolation,
+  describeViolation,
+  periodsOf,
+  type UsageTotals,
+} from './governance/budget.ts';
+export { MeteredCalls, type MeteredCallsDeps } from './governance/metered-calls.ts';
+export { type CallOwner, type CallSlot, SpendLedger } from './governance/spend-ledger.ts';
+export {
+  aboveCeiling,
+  effectiveLimits,
+  LIMIT_NAMES,
+  type LimitName,
+  type LimitScope,
+  NO_LIMITS,
+  type TenantLimits,
+  TenantLimitsStore,
+  type TenantLimitsView,
+  tenantLimitsSchema,
+} from './governance/tenant-limits.ts';
 export { FleetMetrics, type NodeOutcomeLabel } from './metrics/fleet-metrics.ts';
 export {
   DEFAULT_RETRY,
@@ -43,7 +64,7 @@ export {
   type RedisConnectionOptions,
 } from './queue/redis-connection.ts';
 export { backoffDelay, type NodeRetrySettings, retrySettingsFor } from './queue/retry-settings.ts';
-export { BufferedLedger } from './runtime/buffered-ledger.ts';
+export { AttemptLedger } from './runtime/attempt-ledger.ts';
 export { DeferredRunSpans } from './runtime/deferred-run-spans.ts';
 export { ExecutorRegistry } from './runtime/executor-registry.ts';
 export {

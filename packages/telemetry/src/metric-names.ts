@@ -145,6 +145,37 @@ export const METRICS = {
     description: 'Cost of model calls in USD, by model and tenant',
     attributes: ['gen_ai.provider.name', 'gen_ai.request.model', 'tenant.id'],
   }),
+  // Tenants (tenant.id is bounded: past the first tenants a process sees, the rest report as `_other`)
+  tenantSpend: spec({
+    name: 'flowtrace.tenant.spend',
+    unit: '{USD}',
+    kind: 'counter',
+    description:
+      'Model spend in USD per tenant (chat and embeddings, ingestion included), as recorded in the ledger',
+    attributes: ['tenant.id', 'gen_ai.operation.name'],
+  }),
+  tenantTokens: spec({
+    name: 'flowtrace.tenant.tokens',
+    unit: '{token}',
+    kind: 'counter',
+    description: 'Model tokens per tenant, by direction',
+    attributes: ['tenant.id', 'gen_ai.operation.name', 'gen_ai.token.type'],
+  }),
+  tenantLimitRejections: spec({
+    name: 'flowtrace.tenant.limit.rejections',
+    unit: '{request}',
+    kind: 'counter',
+    description:
+      'Runs refused at admission and model calls refused before they were made, by the limit that refused them',
+    attributes: ['tenant.id', 'flowtrace.limit.name', 'flowtrace.limit.stage'],
+  }),
+  tenantNodesHeld: spec({
+    name: 'flowtrace.tenant.nodes.held',
+    unit: '{node}',
+    kind: 'counter',
+    description: 'Ready nodes held in Postgres because their tenant had maxInflightNodes in flight',
+    attributes: ['tenant.id'],
+  }),
   // From instrumentations and the SDK
   httpServerDuration: spec({
     name: 'http.server.request.duration',

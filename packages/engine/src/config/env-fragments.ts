@@ -49,6 +49,14 @@ export const infrastructureEnv = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long shutdown may take before the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Tenant limits are cached this long in each process: a change takes effect within it. */
+  TENANT_LIMITS_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(2_000),
+  /**
+   * How node queues order jobs across tenants: `fair` (a tenant's job is ranked by how many of its jobs
+   * already wait, so one tenant's backlog cannot delay another's jobs) or `fifo`. Every process of a
+   * fleet must use the same setting.
+   */
+  QUEUE_ORDER: z.enum(['fair', 'fifo']).default('fair'),
 } as const;
 
 /** Formats a config parse failure as one line per variable. */

@@ -21,9 +21,21 @@ export class FleetMetrics {
   readonly #meter: Meter;
   readonly #histograms = new Map<MetricKey, Histogram>();
   readonly #counters = new Map<MetricKey, Counter>();
+  readonly #tenantLabels = new Set<string>();
+  readonly #maxTenantLabels: number;
 
-  constructor(meter: Meter) {
+  /** `maxTenantLabels`: distinct `tenant.id` values the tenant metrics carry before reporting `_other`. */
+  constructor(meter: Meter, options: { maxTenantLabels?: number } = {}) {
     this.#meter = meter;
+    this.#maxTenantLabels = options.maxTenantLabels ?? 200;
+  }
+
+  /** The tenant's label, or `_other` once this process has seen `maxTenantLabels` other tenants. */
+  #tenant(tenantId: string): string {
+    if (this.#tenantLabels.has(tenantId)) return tenantId;
+    if (this.#tenantLabels.size >= this.#maxTenantLabels) return '_other';
+    this.#tenantLabels.add(tenantId);
+    return tenantId;
   }
 
   #histogram(key: MetricKey): Histogram {
@@ -141,6 +153,41 @@ export class FleetMetrics {
       'gen_ai.request.model': attributes.model,
       [FlowtraceAttributes.TENANT_ID]: attributes.tenantId,
     });
+  }
+
+  /** A model call recorded in the ledger: the tenant's spend and tokens. */
+  tenantUsage(
+    tenantId: string,
+    usage: { costUsd: number; inputTokens: number; outputTokens: number; operation: string },
+  ): void {
+    const base = {
+      [FlowtraceAttributes.TENANT_ID]: this.#tenant(tenantId),
+      'gen_ai.operation.name': usage.operation,
+    };
+    if (usage.costUsd > 0) this.#counter('tenantSpend').add(usage.costUsd, base);
+    if (usage.inputTokens > 0) {
+      this.#counter('tenantTokens').add(usage.inputTokens, { ...base, 'gen_ai.token.type': 'input' });
+    }
+    if (usage.outputTokens > 0) {
+      this.#counter('tenantTokens').add(usage.outputTokens, { ...base, 'gen_ai.token.type': 'output' });
+    }
+  }
+
+  /** A run refused at admission or a model call refused before it was made. */
+  tenantLimitRejected(tenantId: string, limit: string, stage: 'admission' | 'model_call'): void {
+    this.#counter('tenantLimitRejections').add(1, {
+      [FlowtraceAttributes.TENANT_ID]: this.#tenant(tenantId),
+      'flowtrace.limit.name': limit,
+      'flowtrace.limit.stage': stage,
+    });
+  }
+
+  /** Ready nodes held back by the tenant's in-flight limit. */
+  nodesHeld(tenantId: string, count: number): void {
+    if (count > 0)
+      this.#counter('tenantNodesHeld').add(count, {
+        [FlowtraceAttributes.TENANT_ID]: this.#tenant(tenantId),
+      });
   }
 
   /**

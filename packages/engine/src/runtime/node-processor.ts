@@ -17,6 +17,8 @@ import {
 import { type Context, context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
 import type { NodeDispatcher, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
 import { predecessorLinks } from '../dispatch/node-dispatcher.ts';
+import type { SpendLedger } from '../governance/spend-ledger.ts';
+import type { TenantLimitsStore } from '../governance/tenant-limits.ts';
 import type { FleetMetrics, NodeOutcomeLabel } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, nodeJobSchema } from '../queue/catalogue.ts';
 import { backoffDelay, retrySettingsFor } from '../queue/retry-settings.ts';
@@ -26,7 +28,7 @@ import type { FinishedRun, LedgerEntries, StoredError } from '../store/types.ts'
 import type { CompiledWorkflow, WorkflowCatalog } from '../store/workflow-catalog.ts';
 import { nodeMessageAttributes } from '../tracing/node-message-attributes.ts';
 import { startHeartbeat } from './attempt-heartbeat.ts';
-import { BufferedLedger } from './buffered-ledger.ts';
+import { AttemptLedger } from './attempt-ledger.ts';
 import type { DeferredRunSpans } from './deferred-run-spans.ts';
 import type { ExecutorRegistry } from './executor-registry.ts';
 import type { RunSignals } from './run-signals.ts';
@@ -73,6 +75,9 @@ export interface NodeProcessorDeps {
   metrics: FleetMetrics;
   tracer: Tracer;
   logger: Logger;
+  /** Where model calls are written as they are answered, and reserved against the tenant's budgets. */
+  spend: SpendLedger;
+  limits: TenantLimitsStore;
 }
 
 interface Attempt {
@@ -80,7 +85,7 @@ interface Attempt {
   claimed: ClaimedNode;
   workflow: CompiledWorkflow;
   node: WorkflowNode;
-  ledger: BufferedLedger;
+  ledger: AttemptLedger;
   span: Span;
   ctx: Context;
   logger: Logger;
@@ -183,21 +188,34 @@ export class NodeProcessor {
     const node = workflow.node(data.nodeId);
     span.setAttribute(FlowtraceAttributes.NODE_TYPE, node.type);
     span.setAttribute(FlowtraceAttributes.WORKFLOW_NAME, workflow.name);
-    if (claimed.lostAttempt) this.#emitLostAttempt(job, data, claimed, node.type);
+    if (claimed.lostAttempt) {
+      this.#emitLostAttempt(job, data, claimed, node.type);
+      await this.#markLostCalls(data, claimed.lostAttempt.attempt);
+    }
 
     const attempt: Attempt = {
       data,
       claimed,
       workflow,
       node,
-      ledger: new BufferedLedger(spanContext, {
-        onModelCall: (call) =>
-          this.#deps.metrics.llmCost(call.costUsd ?? 0, {
-            provider: call.provider,
-            model: call.requestModel,
-            tenantId: claimed.tenantId,
-          }),
-      }),
+      ledger: new AttemptLedger(
+        { spend: this.#deps.spend, limits: this.#deps.limits, metrics: this.#deps.metrics, logger },
+        {
+          tenantId: claimed.tenantId,
+          runId: data.runId,
+          nodeId: data.nodeId,
+          attempt: claimed.attempt,
+          fallback: spanContext,
+        },
+        {
+          onModelCall: (call) =>
+            this.#deps.metrics.llmCost(call.costUsd ?? 0, {
+              provider: call.provider,
+              model: call.requestModel,
+              tenantId: claimed.tenantId,
+            }),
+        },
+      ),
       span,
       ctx,
       logger: logger.child({
@@ -469,6 +487,18 @@ export class NodeProcessor {
         run: finishedRun,
         workflow: { name: attempt.workflow.name, version: attempt.workflow.version },
       });
+    }
+  }
+
+  /** The lost attempt's model calls stay counted; they are marked as spent by an attempt that was lost. */
+  async #markLostCalls(data: NodeJobData, lostAttempt: number): Promise<void> {
+    try {
+      await this.#deps.spend.markAttemptLost(data.runId, data.nodeId, lostAttempt);
+    } catch (error) {
+      this.#deps.logger.warn(
+        { err: error, runId: data.runId, nodeId: data.nodeId, lostAttempt },
+        'could not mark the model calls of a lost attempt',
+      );
     }
   }
 

@@ -22,28 +22,32 @@ function int4(value: number): number {
 
 /** An attempt's model calls as `model_cost_logs` rows (natural key: run, node, attempt, call index). */
 export function modelCallRows(key: NodeAttemptKey, ledger: LedgerEntries) {
-  return ledger.modelCalls.map(({ record, traceId, spanId }, index) => ({
-    run_id: key.runId,
-    tenant_id: key.tenantId,
-    node_id: key.nodeId,
-    attempt: key.attempt,
-    call_index: index,
-    operation: record.operation,
-    provider: record.provider,
-    request_model: record.requestModel,
-    response_model: record.responseModel,
-    response_id: record.responseId,
-    input_tokens: int4(record.inputTokens),
-    output_tokens: int4(record.outputTokens),
-    cached_input_tokens: int4(record.cachedInputTokens),
-    reasoning_tokens: int4(record.reasoningTokens),
-    cost_usd: record.costUsd === null || !Number.isFinite(record.costUsd) ? null : record.costUsd.toFixed(10),
-    pricing_version: record.pricingVersion,
-    latency_ms: int4(record.latencyMs),
-    finish_reason: record.finishReason,
-    trace_id: traceId,
-    span_id: spanId,
-  }));
+  // Calls the spend ledger has written already are left alone (see `Correlated.written`).
+  return ledger.modelCalls
+    .filter((call) => !call.written)
+    .map(({ record, traceId, spanId }, index) => ({
+      run_id: key.runId,
+      tenant_id: key.tenantId,
+      node_id: key.nodeId,
+      attempt: key.attempt,
+      call_index: index,
+      operation: record.operation,
+      provider: record.provider,
+      request_model: record.requestModel,
+      response_model: record.responseModel,
+      response_id: record.responseId,
+      input_tokens: int4(record.inputTokens),
+      output_tokens: int4(record.outputTokens),
+      cached_input_tokens: int4(record.cachedInputTokens),
+      reasoning_tokens: int4(record.reasoningTokens),
+      cost_usd:
+        record.costUsd === null || !Number.isFinite(record.costUsd) ? null : record.costUsd.toFixed(10),
+      pricing_version: record.pricingVersion,
+      latency_ms: int4(record.latencyMs),
+      finish_reason: record.finishReason,
+      trace_id: traceId,
+      span_id: spanId,
+    }));
 }
 
 /** An attempt's agent steps as `agent_trace_history` rows (natural key: run, node, attempt, step). */

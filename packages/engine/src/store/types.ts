@@ -41,6 +41,11 @@ export interface Correlated<T> {
   record: T;
   traceId: string;
   spanId: string | null;
+  /**
+   * Already in its table: model calls are written as soon as they are answered (the spend ledger), so the
+   * outcome's transaction only summarises them and must not write them again.
+   */
+  written?: boolean;
 }
 
 export interface LedgerEntries {
