@@ -7,7 +7,7 @@ export function AppShell(props: { onSignOut?: () => void; children: ComponentChi
     <div class="shell">
       <header class="topbar">
         <Link href="/ui/runs" class="brand">
-          <img src="/ui/favicon.svg" alt="" width={22} height={22} />
+          <img src={`${import.meta.env.BASE_URL}favicon.svg`} alt="" width={22} height={22} />
           <span>flowtrace</span>
         </Link>
         <nav class="topnav">

@@ -33,7 +33,7 @@ export function SignInPage(props: { onSignedIn: (key: string) => void; notice?: 
     <div class="signin">
       <form class="card signin-card" onSubmit={submit}>
         <div class="signin-brand">
-          <img src="/ui/favicon.svg" alt="" width={32} height={32} />
+          <img src={`${import.meta.env.BASE_URL}favicon.svg`} alt="" width={32} height={32} />
           <div>
             <h1>flowtrace</h1>
             <p class="muted">Run viewer</p>
