@@ -18,6 +18,7 @@ export interface FollowOptions {
 
 const TERMINAL_EVENTS = new Set(['run.completed', 'run.failed', 'run.cancelled']);
 const MAX_BACKOFF_MS = 10_000;
+const STREAMLESS_STATUSES = new Set([404, 405, 501, 503]);
 
 /**
  * Follows a run's events until its terminal event: the SSE stream read with `fetch` (an `EventSource`
@@ -48,7 +49,8 @@ export async function followEvents(options: FollowOptions): Promise<void> {
         cache: 'no-store',
         signal,
       });
-      if (response.status === 404 || response.status === 405) {
+      // No stream here (an older API, or a process without live events): read the events route instead.
+      if (STREAMLESS_STATUSES.has(response.status)) {
         await response.body?.cancel();
         await poll(
           options,

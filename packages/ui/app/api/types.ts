@@ -101,9 +101,17 @@ export interface AgentStep {
   nodeId: string;
   attempt: number;
   step: number;
+  /** `tool_call` (a tool the model asked for, with its input and observation) or `message`. */
   kind: string;
-  content: unknown;
+  /** The model's text for the step, when content capture allows it. */
+  content: string | null;
   toolName: string | null;
+  toolCallId?: string | null;
+  toolInput?: unknown;
+  observation?: unknown;
+  isError?: boolean;
+  inputTokens?: number;
+  outputTokens?: number;
   traceId: string;
   spanId: string | null;
   createdAt: string;

@@ -109,20 +109,42 @@ export function NodePanel({ run, node, steps, now, replaying, onReplayFrom }: No
   );
 }
 
+const STEP_KINDS: Record<string, string> = { tool_call: 'Tool call', message: 'Answer' };
+
+/** The agent's steps in order: each tool call with its input and what came back, and its messages. */
 export function StepList({ steps }: { steps: AgentStep[] }) {
   return (
     <ol class="steps">
       {steps.map((step) => (
-        <li key={`${step.nodeId}:${step.attempt}:${step.step}:${step.kind}`} class={`step step-${step.kind}`}>
+        <li
+          key={`${step.nodeId}:${step.attempt}:${step.step}:${step.toolCallId ?? step.kind}`}
+          class={`step step-${step.kind}${step.isError ? ' step-error' : ''}`}
+        >
           <div class="step-head">
-            <span class="step-kind">{step.kind.replace(/_/g, ' ')}</span>
+            <span class="step-kind">{STEP_KINDS[step.kind] ?? step.kind}</span>
             {step.toolName ? <span class="mono step-tool">{step.toolName}</span> : null}
+            {step.isError ? <span class="tag tag-error">error</span> : null}
             <span class="muted step-meta">
               step {step.step}
-              {step.attempt > 1 ? ` · attempt ${step.attempt}` : ''} · {formatTime(step.createdAt)}
+              {step.attempt > 1 ? ` · attempt ${step.attempt}` : ''}
+              {step.inputTokens || step.outputTokens
+                ? ` · ${formatTokens(step.inputTokens)} / ${formatTokens(step.outputTokens)} tokens`
+                : ''}
             </span>
           </div>
-          <JsonBlock value={step.content} empty="" />
+          {step.content ? <p class="step-text">{step.content}</p> : null}
+          {step.toolInput !== undefined && step.toolInput !== null ? (
+            <>
+              <div class="step-label">Input</div>
+              <JsonBlock value={step.toolInput} />
+            </>
+          ) : null}
+          {step.observation !== undefined && step.observation !== null ? (
+            <>
+              <div class="step-label">{step.isError ? 'Error' : 'Observation'}</div>
+              <JsonBlock value={step.observation} />
+            </>
+          ) : null}
         </li>
       ))}
     </ol>
