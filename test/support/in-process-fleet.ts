@@ -5,16 +5,26 @@ import {
   createRedis,
   DeferredRunSpans,
   ExecutorRegistry,
+  FairQueueOrder,
   FleetMetrics,
+  InflightGate,
   NodeDispatcher,
   NodeProcessor,
   NodeQueues,
   NodeStateStore,
   NodeWorkerPool,
   Reconciler,
+  RedisRunEventNotifier,
+  ReplayStore,
+  RunAdmission,
   RunControlStore,
+  RunQuotas,
+  RunEventHub,
+  RunQueries,
+  RunReplayer,
   RunRepository,
   RunSignals,
+  RunSpanGate,
   RunStopChannel,
   RunSubmitter,
   RunTerminator,
@@ -34,7 +44,11 @@ export interface InProcessFleet {
   readonly tenantId: string;
   readonly prefix: string;
   readonly repository: RunRepository;
+  /** Tenant limits (read without a cache, so a change applies to the next request). */
+  readonly limits: TenantLimitsStore;
   readonly reconciler: Reconciler;
+  /** The API's live event hub (what `/v1/runs/:id/events/stream` reads from). */
+  readonly events: RunEventHub;
   /** Creates another tenant's key, for isolation tests. */
   createKey(tenant: string): Promise<string>;
   /** Polls the run API until the run is terminal. */
@@ -58,6 +72,8 @@ export async function startInProcessFleet(options: {
   ingest?: IngestDocuments;
   /** Another Redis (default: the shared one on 6379), e.g. a cluster. */
   redis?: { url: string; cluster?: boolean };
+  /** Heartbeat of the API's event streams (default 15 s). */
+  streamHeartbeatMs?: number;
 }): Promise<InProcessFleet> {
   const db = await createTestDatabase({ maxConnections: 10 });
   const prefix = `{ft-test-${randomUUID().slice(0, 8)}}`;
@@ -68,8 +84,12 @@ export async function startInProcessFleet(options: {
   const producer = createRedis({ url: redisUrl, cluster, role: 'producer' });
   const workerConnection = createRedis({ url: redisUrl, cluster, role: 'worker' });
   const metrics = new FleetMetrics(otelMetrics.getMeter('flowtrace-test'));
-  const queues = new NodeQueues({ connection: producer, prefix });
-  const dispatcher = new NodeDispatcher({ queues, tracer, metrics });
+  const limits = new TenantLimitsStore({ sql: db.handle.sql }, { cacheTtlMs: 0 });
+  const spend = new SpendLedger({ sql: db.handle.sql, tracer });
+  const order = new FairQueueOrder({ redis: producer }, { prefix });
+  const queues = new NodeQueues({ connection: producer, prefix, order });
+  const gate = new InflightGate({ sql: db.handle.sql, limits, queues, metrics, logger });
+  const dispatcher = new NodeDispatcher({ queues, tracer, metrics, gate });
   const repository = new RunRepository({ sql: db.handle.sql, tracer });
   const submitter = new RunSubmitter({
     repository,
@@ -77,11 +97,23 @@ export async function startInProcessFleet(options: {
     deferredSpans: options.deferredSpans,
     metrics,
     logger,
+    admission: new RunAdmission({
+      limits,
+      spend,
+      quotas: new RunQuotas({ redis: producer, sql: db.handle.sql }, { prefix }),
+      metrics,
+      logger,
+    }),
   });
   const apiKeys = new ApiKeyStore({ sql: db.handle.sql });
   const catalog = new WorkflowCatalog({ sql: db.handle.sql });
-  const runSpans = new DeferredRunSpans({ deferredSpans: options.deferredSpans, metrics });
-  const controlStore = new RunControlStore({ sql: db.handle.sql, tracer });
+  const runSpans = new DeferredRunSpans({
+    deferredSpans: options.deferredSpans,
+    metrics,
+    gate: new RunSpanGate({ sql: db.handle.sql, redis: producer, prefix }),
+  });
+  const runEvents = new RedisRunEventNotifier({ redis: producer, prefix, logger });
+  const controlStore = new RunControlStore({ sql: db.handle.sql, tracer, events: runEvents });
   const terminator = new RunTerminator({
     store: controlStore,
     catalog,
@@ -89,7 +121,7 @@ export async function startInProcessFleet(options: {
     stops: new RunStopChannel({ redis: producer, prefix }),
     logger,
   });
-  const nodeStore = new NodeStateStore({ sql: db.handle.sql, tracer });
+  const nodeStore = new NodeStateStore({ sql: db.handle.sql, tracer, events: runEvents });
   const reconciler = new Reconciler(
     {
       store: controlStore,
@@ -111,9 +143,36 @@ export async function startInProcessFleet(options: {
       maxRedrives: options.maxRedrives ?? 3,
     },
   );
+  const events = new RunEventHub(
+    { sql: db.handle.sql, redis: producer, prefix, logger },
+    { sweepIntervalMs: 1_000 },
+  );
+  const replayer = new RunReplayer({
+    store: new ReplayStore({ sql: db.handle.sql, tracer }),
+    repository,
+    dispatcher,
+    deferredSpans: options.deferredSpans,
+    metrics,
+    logger,
+  });
   const app = await buildApp(
-    { repository, submitter, terminator, apiKeys, logger, readiness: [], ingest: options.ingest },
-    { signozUrl: 'http://signoz.test:8080', version: 'test' },
+    {
+      repository,
+      submitter,
+      terminator,
+      queries: new RunQueries({ sql: db.handle.sql, tracer }),
+      replayer,
+      events,
+      apiKeys,
+      logger,
+      readiness: [],
+      ingest: options.ingest,
+    },
+    {
+      signozUrl: 'http://signoz.test:8080',
+      version: 'test',
+      ...(options.streamHeartbeatMs ? { streamHeartbeatMs: options.streamHeartbeatMs } : {}),
+    },
   );
   const signals = new RunSignals();
   const unsubscribe = await RunStopChannel.subscribe({ redis: producer, prefix, signals, logger });
@@ -128,8 +187,8 @@ export async function startInProcessFleet(options: {
       metrics,
       tracer,
       logger,
-      spend: new SpendLedger({ sql: db.handle.sql, tracer }),
-      limits: new TenantLimitsStore({ sql: db.handle.sql }, { cacheTtlMs: 0 }),
+      spend,
+      limits,
     },
     {
       defaultTimeoutMs: options.workerOptions?.defaultTimeoutMs ?? 30_000,
@@ -138,7 +197,7 @@ export async function startInProcessFleet(options: {
     },
   );
   const pool = new NodeWorkerPool(
-    { connection: workerConnection, processor, signals, metrics, logger },
+    { connection: workerConnection, processor, signals, metrics, logger, order, gate },
     {
       kinds: NODE_TYPES,
       concurrency: { llm: 8, agent: 8, connector: 8, rag: 8 },
@@ -177,14 +236,17 @@ export async function startInProcessFleet(options: {
     tenantId: created.tenantId,
     prefix,
     repository,
+    limits,
     createKey: async (tenant) => (await apiKeys.create(tenant)).key,
     waitForRun,
     reconciler,
+    events,
     close: async () => {
       await reconciler.stop();
       await unsubscribe();
       await pool.close(5_000);
       await app.close();
+      await events.close();
       await queues.close();
       // Remove this test's BullMQ keys (all in one hash slot, so one node holds them on a cluster too).
       if (!cluster) {

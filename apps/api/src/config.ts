@@ -26,6 +26,13 @@ const apiEnvSchema = z.object({
     .default(16 * 1024),
   /** Cache API key lookups this long; a revoked key stops working within this time. */
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+  /** Idle event streams (`/v1/runs/:id/events/stream`) get a `: ping` comment this often. */
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(1_000).default(15_000),
+  /**
+   * How often the runs followed by this process's event streams are checked (one query for all) for events
+   * whose Redis wake-up was lost, e.g. a worker that died between commit and publish.
+   */
+  EVENT_STREAM_SWEEP_MS: z.coerce.number().int().min(500).default(5_000),
   /** Run the reconciler in this process (one process leads at a time, so every API replica may). */
   RECONCILER_ENABLED: envBoolean.default(true),
   RECONCILER_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),

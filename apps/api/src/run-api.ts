@@ -4,17 +4,29 @@ import {
   assertNoEviction,
   createRedis,
   DeferredRunSpans,
+  FairQueueOrder,
   FleetMetrics,
+  InflightGate,
   installShutdown,
   NodeDispatcher,
   NodeQueues,
   NodeStateStore,
   Reconciler,
+  RedisRunEventNotifier,
+  ReplayStore,
+  RunAdmission,
   RunControlStore,
+  RunQuotas,
+  RunSpanGate,
+  RunEventHub,
+  RunQueries,
+  RunReplayer,
   RunRepository,
   RunStopChannel,
   RunSubmitter,
   RunTerminator,
+  SpendLedger,
+  TenantLimitsStore,
   WorkflowCatalog,
 } from '@flowtrace/engine';
 import { createEmbedders, ingestDocuments, parseEmbeddingsFromEnv, VectorStore } from '@flowtrace/executors';
@@ -48,21 +60,43 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
 
   const tracer = trace.getTracer('flowtrace-api', VERSION);
   const metrics = new FleetMetrics(otelMetrics.getMeter('flowtrace-api', VERSION));
-  const queues = new NodeQueues({ connection: redis, prefix: config.QUEUE_PREFIX });
+  // Tenant budgets and quotas, and fair scheduling across tenants.
+  const limits = new TenantLimitsStore({ sql: database.sql }, { cacheTtlMs: config.TENANT_LIMITS_CACHE_MS });
+  const spend = new SpendLedger({ sql: database.sql, tracer });
+  const order =
+    config.QUEUE_ORDER === 'fair'
+      ? new FairQueueOrder({ redis }, { prefix: config.QUEUE_PREFIX })
+      : undefined;
+  const queues = new NodeQueues({ connection: redis, prefix: config.QUEUE_PREFIX, order });
   // The API reports queue depth for the whole fleet (workers do not, or it would be counted many times).
   metrics.observeQueueDepth(() => queues.depths());
-  const dispatcher = new NodeDispatcher({ queues, tracer, metrics });
+  const gate = new InflightGate({ sql: database.sql, limits, queues, metrics, logger });
+  const dispatcher = new NodeDispatcher({ queues, tracer, metrics, gate });
   const repository = new RunRepository({ sql: database.sql, tracer });
+  const admission = new RunAdmission({
+    limits,
+    spend,
+    quotas: new RunQuotas({ redis, sql: database.sql }, { prefix: config.QUEUE_PREFIX }),
+    metrics,
+    logger,
+  });
   const submitter = new RunSubmitter({
     repository,
     dispatcher,
     deferredSpans: telemetry.deferredSpans,
     metrics,
     logger,
+    admission,
   });
   const catalog = new WorkflowCatalog({ sql: database.sql });
-  const runSpans = new DeferredRunSpans({ deferredSpans: telemetry.deferredSpans, metrics });
-  const controlStore = new RunControlStore({ sql: database.sql, tracer });
+  const runSpans = new DeferredRunSpans({
+    deferredSpans: telemetry.deferredSpans,
+    metrics,
+    gate: new RunSpanGate({ sql: database.sql, redis, prefix: config.QUEUE_PREFIX }),
+  });
+  // Writers of run events wake the live streams of every API process (Redis, one channel per run).
+  const runEvents = new RedisRunEventNotifier({ redis, prefix: config.QUEUE_PREFIX, logger });
+  const controlStore = new RunControlStore({ sql: database.sql, tracer, events: runEvents });
   const terminator = new RunTerminator({
     store: controlStore,
     catalog,
@@ -73,7 +107,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
   const reconciler = new Reconciler(
     {
       store: controlStore,
-      nodes: new NodeStateStore({ sql: database.sql, tracer }),
+      nodes: new NodeStateStore({ sql: database.sql, tracer, events: runEvents }),
       runSpans,
       terminator,
       catalog,
@@ -103,11 +137,26 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
   if (!vectorDatabase) logger.warn('no vector store (pgvector tables missing): RAG ingestion answers 503');
   const ingest = vectorDatabase ? createIngestion(vectorDatabase, tracer) : undefined;
 
+  const replayer = new RunReplayer({
+    store: new ReplayStore({ sql: database.sql, tracer }),
+    repository,
+    dispatcher,
+    deferredSpans: telemetry.deferredSpans,
+    metrics,
+    logger,
+  });
+  const eventHub = new RunEventHub(
+    { sql: database.sql, redis, prefix: config.QUEUE_PREFIX, logger },
+    { sweepIntervalMs: config.EVENT_STREAM_SWEEP_MS },
+  );
   const app = await buildApp(
     {
       repository,
       submitter,
       terminator,
+      queries: new RunQueries({ sql: database.sql, tracer }),
+      replayer,
+      events: eventHub,
       apiKeys,
       logger,
       ingest,
@@ -121,16 +170,23 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
       signozUrl: config.SIGNOZ_URL,
       bodyLimit: config.BODY_LIMIT_BYTES,
       maxHeaderSize: config.MAX_HEADER_BYTES,
+      streamHeartbeatMs: config.SSE_HEARTBEAT_MS,
       version: VERSION,
     },
   );
 
+  // Held nodes of tenants whose in-flight limit was raised (or whose release was lost) are let go.
+  const stopSweeping = config.RECONCILER_ENABLED
+    ? gate.startSweeping(config.RECONCILER_INTERVAL_MS)
+    : async () => {};
   installShutdown({
     logger,
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     steps: [
       { name: 'http', run: () => app.close() },
+      { name: 'event streams', run: () => eventHub.close() },
       { name: 'reconciler', run: () => reconciler.stop() },
+      { name: 'held-nodes', run: () => stopSweeping() },
       { name: 'queues', run: () => queues.close() },
       { name: 'redis', run: () => redis.quit() },
       {

@@ -5,7 +5,9 @@ import {
   createRedis,
   DeferredRunSpans,
   ExecutorRegistry,
+  FairQueueOrder,
   FleetMetrics,
+  InflightGate,
   installShutdown,
   NodeDispatcher,
   NodeProcessor,
@@ -14,6 +16,7 @@ import {
   NodeWorkerPool,
   RedisRunEventNotifier,
   RunSignals,
+  RunSpanGate,
   RunStopChannel,
   SpendLedger,
   TenantLimitsStore,
@@ -88,8 +91,14 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
   await assertNoEviction(consumer, (message) => logger.warn(message));
 
   const metrics = new FleetMetrics(meter);
-  const queues = new NodeQueues({ connection: producer, prefix: config.QUEUE_PREFIX });
-  const dispatcher = new NodeDispatcher({ queues, tracer, metrics });
+  const limits = new TenantLimitsStore({ sql: database.sql }, { cacheTtlMs: config.TENANT_LIMITS_CACHE_MS });
+  const order =
+    config.QUEUE_ORDER === 'fair'
+      ? new FairQueueOrder({ redis: producer }, { prefix: config.QUEUE_PREFIX })
+      : undefined;
+  const queues = new NodeQueues({ connection: producer, prefix: config.QUEUE_PREFIX, order });
+  const gate = new InflightGate({ sql: database.sql, limits, queues, metrics, logger });
+  const dispatcher = new NodeDispatcher({ queues, tracer, metrics, gate });
   const signals = new RunSignals();
   const unsubscribe = await RunStopChannel.subscribe({
     redis: producer,
@@ -108,13 +117,17 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
       catalog,
       executors: new ExecutorRegistry(suite.executors.filter((e) => config.kinds.includes(e.type))),
       dispatcher,
-      runSpans: new DeferredRunSpans({ deferredSpans: telemetry.deferredSpans, metrics }),
+      runSpans: new DeferredRunSpans({
+        deferredSpans: telemetry.deferredSpans,
+        metrics,
+        gate: new RunSpanGate({ sql: database.sql, redis: producer, prefix: config.QUEUE_PREFIX }),
+      }),
       signals,
       metrics,
       tracer,
       logger,
       spend: new SpendLedger({ sql: database.sql, tracer }),
-      limits: new TenantLimitsStore({ sql: database.sql }, { cacheTtlMs: config.TENANT_LIMITS_CACHE_MS }),
+      limits,
     },
     {
       defaultTimeoutMs: config.NODE_TIMEOUT_MS,
@@ -124,7 +137,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
     },
   );
   const pool = new NodeWorkerPool(
-    { connection: consumer, processor, signals, metrics, logger },
+    { connection: consumer, processor, signals, metrics, logger, order, gate },
     {
       kinds: config.kinds,
       concurrency: config.concurrency,

@@ -1,5 +1,12 @@
 import fastifySwagger from '@fastify/swagger';
-import type { RunRepository, RunSubmitter, RunTerminator } from '@flowtrace/engine';
+import type {
+  RunEventHub,
+  RunQueries,
+  RunReplayer,
+  RunRepository,
+  RunSubmitter,
+  RunTerminator,
+} from '@flowtrace/engine';
 import type { Logger } from '@flowtrace/telemetry';
 import Fastify, {
   type FastifyBaseLogger,
@@ -15,7 +22,10 @@ import { registerErrorHandling } from './http/error-handler.ts';
 import { registerRequestGuard } from './http/request-guard.ts';
 import { collectionRoutes, type IngestDocuments } from './routes/collection-routes.ts';
 import { HEALTH_PATHS, healthRoutes, type ReadinessCheck } from './routes/health-routes.ts';
+import { replayRoutes } from './routes/replay-routes.ts';
+import { runListRoutes } from './routes/run-list-routes.ts';
 import { runRoutes } from './routes/run-routes.ts';
+import { runStreamRoutes } from './routes/run-stream-routes.ts';
 import { uiRoutes } from './routes/ui-routes.ts';
 import { workflowRoutes } from './routes/workflow-routes.ts';
 
@@ -23,6 +33,11 @@ export interface AppDeps {
   repository: RunRepository;
   submitter: RunSubmitter;
   terminator: RunTerminator;
+  /** Read models of the run console: runs list, agent steps, stream positions. */
+  queries: RunQueries;
+  replayer: RunReplayer;
+  /** Live events for `/events/stream`; undefined when this process follows none (the route answers 503). */
+  events?: RunEventHub | undefined;
   apiKeys: ApiKeyStore;
   readiness: readonly ReadinessCheck[];
   logger: Logger;
@@ -39,6 +54,8 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Largest request head (request line and headers), in bytes; larger requests get a 431. Node's default is 16 KiB. */
   maxHeaderSize?: number;
+  /** How often an idle event stream gets a `: ping` comment (default 15 s). */
+  streamHeartbeatMs?: number;
   version: string;
 }
 
@@ -106,6 +123,13 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
       terminator: deps.terminator,
       traceUrl,
     });
+    runListRoutes(v1, { queries: deps.queries, traceUrl });
+    runStreamRoutes(v1, {
+      queries: deps.queries,
+      events: deps.events,
+      heartbeatMs: options.streamHeartbeatMs ?? 15_000,
+    });
+    replayRoutes(v1, { replayer: deps.replayer, traceUrl });
     collectionRoutes(v1, { ingest: deps.ingest });
   });
   await app.register(uiRoutes);

@@ -33,7 +33,11 @@ export {
   periodsOf,
   type UsageTotals,
 } from './governance/budget.ts';
+export { FairQueueOrder } from './governance/fair-queue-order.ts';
+export { InflightGate, type InflightGateDeps } from './governance/inflight-gate.ts';
 export { MeteredCalls, type MeteredCallsDeps } from './governance/metered-calls.ts';
+export { RunAdmission, type RunAdmissionDeps } from './governance/run-admission.ts';
+export { RunQuotas } from './governance/run-quotas.ts';
 export { type CallOwner, type CallSlot, SpendLedger } from './governance/spend-ledger.ts';
 export {
   aboveCeiling,
@@ -48,6 +52,18 @@ export {
   tenantLimitsSchema,
 } from './governance/tenant-limits.ts';
 export { FleetMetrics, type NodeOutcomeLabel } from './metrics/fleet-metrics.ts';
+export {
+  decodeRunListCursor,
+  encodeRunListCursor,
+  type RunListCursor,
+} from './queries/run-list-cursor.ts';
+export {
+  type RunListFilter,
+  type RunListItem,
+  RunQueries,
+  type RunStreamState,
+  type StepView,
+} from './queries/run-queries.ts';
 export {
   DEFAULT_RETRY,
   type NodeJobData,
@@ -64,6 +80,14 @@ export {
   type RedisConnectionOptions,
 } from './queue/redis-connection.ts';
 export { backoffDelay, type NodeRetrySettings, retrySettingsFor } from './queue/retry-settings.ts';
+export { planReplay, type ReplayPlan } from './replay/replay-plan.ts';
+export { type ReplaySource, ReplayStore } from './replay/replay-store.ts';
+export {
+  REPLAY_LINK_ATTRIBUTES,
+  type ReplayRequest,
+  type ReplayResult,
+  RunReplayer,
+} from './replay/run-replayer.ts';
 export { AttemptLedger } from './runtime/attempt-ledger.ts';
 export { DeferredRunSpans } from './runtime/deferred-run-spans.ts';
 export { ExecutorRegistry } from './runtime/executor-registry.ts';
@@ -80,6 +104,7 @@ export { installShutdown, type ShutdownStep } from './runtime/shutdown.ts';
 export { RunStoppedError, WorkerShutdownError } from './runtime/stop-reasons.ts';
 export { type ClaimedNode, type DispatchRecord, NodeStateStore } from './store/node-state-store.ts';
 export { RunControlStore, type StaleNode, type TerminateResult } from './store/run-control-store.ts';
+export { RunSpanGate } from './store/run-span-gate.ts';
 export {
   type CreateRunResult,
   type EventView,

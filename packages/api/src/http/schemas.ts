@@ -102,6 +102,8 @@ export const runResponseSchema = z
       outputTokens: z.number().int(),
       costUsd: z.number().nullable(),
     }),
+    replayOf: z.uuid().nullable().describe('The run this one replays (POST /v1/runs/:id/replay)'),
+    replays: z.array(z.uuid()).describe('Runs that replay this one, oldest first'),
     nodes: z.array(
       z.object({
         nodeId: z.string(),
@@ -116,6 +118,21 @@ export const runResponseSchema = z
         finishedAt: z.string().nullable(),
         durationMs: z.number().nullable(),
         spanId: z.string().nullable(),
+        dependsOn: z.array(z.string()),
+        usage: z
+          .object({
+            inputTokens: z.number().int(),
+            outputTokens: z.number().int(),
+            costUsd: z.number().nullable(),
+          })
+          .describe("Model usage of the node's attempts in this run"),
+        reused: z
+          .boolean()
+          .describe("Completed by a replay with the replayed run's output, without executing"),
+        input: z
+          .unknown()
+          .nullable()
+          .describe("The node's resolved input; null when the engine has not recorded it"),
       }),
     ),
   })

@@ -14,6 +14,7 @@ import {
   runIdParams,
   runResponseSchema,
 } from '../http/schemas.ts';
+import { toEventItem } from './event-item.ts';
 
 export interface RunRouteDeps {
   repository: RunRepository;
@@ -42,6 +43,8 @@ function toRunResponse(run: RunView, traceUrl: (traceId: string) => string) {
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),
     usage: run.usage,
+    replayOf: run.replayOf,
+    replays: run.replays,
     nodes: run.nodes.map((n) => ({
       ...n,
       queuedAt: iso(n.queuedAt),
@@ -141,7 +144,7 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
       });
       if (!events) throw new FlowtraceError('not_found', `run ${request.params.id} does not exist`);
       return {
-        events: events.map((e) => ({ ...e, createdAt: e.createdAt.toISOString() })),
+        events: events.map(toEventItem),
         nextAfter: events.length === limit ? (events.at(-1)?.seq ?? null) : null,
       };
     },

@@ -35,7 +35,16 @@ interface Feed {
   reading: boolean;
   again: boolean;
   retry: NodeJS.Timeout | undefined;
+  /**
+   * The latest events read, with no gap: seqs `cacheFrom + 1` to the last one's. A reader that joins at or
+   * after `cacheFrom` starts from it without a read (500 readers opening at once cost one read, not 500).
+   */
+  cache: EventView[];
+  cacheFrom: number;
 }
+
+/** Events kept per followed run for readers that join late. */
+const CACHE_EVENTS = 1_000;
 
 /**
  * Live events for the API's streams, without polling Postgres per reader. Per process: one Redis
@@ -86,7 +95,15 @@ export class RunEventHub {
     if (this.#closed) throw new Error('the run event hub is closed');
     let feed = this.#feeds.get(runId);
     if (!feed) {
-      feed = { runId, subscribers: new Set(), reading: false, again: false, retry: undefined };
+      feed = {
+        runId,
+        subscribers: new Set(),
+        reading: false,
+        again: false,
+        retry: undefined,
+        cache: [],
+        cacheFrom: 0,
+      };
       this.#feeds.set(runId, feed);
     }
     const subscriber: Subscriber = { last: afterSeq, listener };
@@ -99,7 +116,10 @@ export class RunEventHub {
       subscription.close();
       throw error;
     }
-    this.#wake(owner);
+    // The cache was filled by reads made after the channel was subscribed: whatever commits after its last
+    // event is announced, so a reader it covers needs no read of its own.
+    if (owner.cache.length > 0 && afterSeq >= owner.cacheFrom) this.#deliver(owner, subscriber, owner.cache);
+    else this.#wake(owner);
     return subscription;
   }
 
@@ -193,6 +213,7 @@ export class RunEventHub {
           afterSeq: from,
           limit: this.#options.pageSize,
         });
+        this.#remember(feed, from, page);
         for (const subscriber of [...feed.subscribers]) this.#deliver(feed, subscriber, page);
         if (page.length === this.#options.pageSize) feed.again = true;
       } while (feed.again);
@@ -203,6 +224,23 @@ export class RunEventHub {
       feed.retry.unref();
     } finally {
       feed.reading = false;
+    }
+  }
+
+  /** Adds a page read after `from` to the cache, keeping it gapless and bounded. */
+  #remember(feed: Feed, from: number, page: readonly EventView[]): void {
+    if (page.length === 0) return;
+    const head = feed.cache.at(-1)?.seq ?? feed.cacheFrom;
+    if (from < feed.cacheFrom || from > head) {
+      feed.cache = [...page];
+      feed.cacheFrom = from;
+    } else {
+      feed.cache.push(...page.filter((event) => event.seq > head));
+    }
+    const excess = feed.cache.length - CACHE_EVENTS;
+    if (excess > 0) {
+      feed.cacheFrom = feed.cache[excess - 1]?.seq ?? feed.cacheFrom;
+      feed.cache = feed.cache.slice(excess);
     }
   }
 

@@ -6,6 +6,7 @@ import {
 } from '@flowtrace/telemetry';
 import { type Attributes, type HrTime, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
+import type { RunSpanGate } from '../store/run-span-gate.ts';
 import type { FinishedRun } from '../store/types.ts';
 
 /**
@@ -17,10 +18,62 @@ import type { FinishedRun } from '../store/types.ts';
 export class DeferredRunSpans {
   readonly #spans: DeferredSpanEmitter;
   readonly #metrics: FleetMetrics | undefined;
+  readonly #gate: RunSpanGate | undefined;
 
-  constructor(deps: { deferredSpans: DeferredSpanEmitter; metrics?: FleetMetrics }) {
+  constructor(deps: { deferredSpans: DeferredSpanEmitter; metrics?: FleetMetrics; gate?: RunSpanGate }) {
     this.#spans = deps.deferredSpans;
     this.#metrics = deps.metrics;
+    this.#gate = deps.gate;
+  }
+
+  /**
+   * A run ended from outside its workers (cancelled, timed out) while some of its nodes were still
+   * running: their `process` spans end after this moment, so `invoke_workflow` waits for them. The workers
+   * offer to record it as their stopped attempts end (`attemptStopped`); if none has after `graceMs` (a
+   * worker died, or its node finished without noticing the stop), this process records it, ending now.
+   * Metrics are recorded at once. Without a gate the span is recorded at once too.
+   */
+  runEndedWhileRunning(
+    run: FinishedRun,
+    workflow: { name: string; version?: number },
+    graceMs: number,
+  ): void {
+    const gate = this.#gate;
+    if (!gate) {
+      this.runFinished(run, workflow);
+      return;
+    }
+    this.#recordMetrics(run, workflow);
+    // Unreferenced: a process shutting down does not wait for it (the workers' offers still stand).
+    const timer = setTimeout(() => {
+      void gate
+        .claim(run.runId)
+        .then((claimed) => {
+          if (claimed) this.#emitRun(run, workflow, new Date());
+        })
+        .catch(() => {
+          // Telemetry never breaks execution.
+        });
+    }, graceMs);
+    timer.unref();
+  }
+
+  /**
+   * An attempt stopped by its run's end has ended (its `process` span too, at `lastSpanEnd`): when no node of
+   * the run is running any more, the first process to claim it records `invoke_workflow`, ending no
+   * earlier than that span.
+   */
+  async attemptStopped(
+    runId: string,
+    workflow: { name: string; version?: number },
+    lastSpanEnd: HrTime | undefined,
+  ): Promise<void> {
+    try {
+      const run = await this.#gate?.settledRun(runId);
+      if (run && (await this.#gate?.claim(runId))) this.#emitRun(run, workflow, lastSpanEnd);
+    } catch {
+      // Telemetry never breaks execution; the terminator's fallback records the span.
+    }
   }
 
   /**
@@ -30,6 +83,11 @@ export class DeferredRunSpans {
    * `process` span has ended, so that span (and every span under it) ends within `invoke_workflow`.
    */
   runFinished(run: FinishedRun, workflow: { name: string; version?: number }, lastSpanEnd?: HrTime): void {
+    this.#recordMetrics(run, workflow);
+    this.#emitRun(run, workflow, lastSpanEnd);
+  }
+
+  #recordMetrics(run: FinishedRun, workflow: { name: string }): void {
     this.#metrics?.runFinished(
       {
         tenantId: run.tenantId,
@@ -39,6 +97,9 @@ export class DeferredRunSpans {
       },
       workflow.name,
     );
+  }
+
+  #emitRun(run: FinishedRun, workflow: { name: string }, lastSpanEnd: HrTime | Date | undefined): void {
     try {
       this.#spans.emit({
         name: `invoke_workflow ${workflow.name}`,

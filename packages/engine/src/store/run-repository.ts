@@ -57,6 +57,13 @@ export interface RunNodeView {
   startedAt: Date | null;
   finishedAt: Date | null;
   spanId: string | null;
+  dependsOn: string[];
+  /** Model usage of the node's attempts in this run (zero for a node reused by a replay). */
+  usage: { inputTokens: number; outputTokens: number; costUsd: number | null };
+  /** Completed by a replay with the replayed run's output, without executing. */
+  reused: boolean;
+  /** The node's resolved input; null: the engine does not record it. */
+  input: JsonValue | null;
 }
 
 export interface RunView {
@@ -78,6 +85,9 @@ export interface RunView {
   finishedAt: Date | null;
   nodes: RunNodeView[];
   usage: { modelCalls: number; inputTokens: number; outputTokens: number; costUsd: number | null };
+  /** The run this one replays, and the runs that replay this one (oldest first). */
+  replayOf: string | null;
+  replays: string[];
 }
 
 /** The API side of runs in Postgres: workflows, run creation with its nodes, and the read models. */
@@ -256,18 +266,28 @@ export class RunRepository {
     const sql = this.#sql;
     return withDbSpan(this.#tracer, 'SELECT runs', async () => {
       const [run] = await sql`
-        select r.*, w.name as workflow_name, w.version as workflow_version
+        select r.*, w.name as workflow_name, w.version as workflow_version,
+               array(select x.id from runs x where x.replay_of = r.id and x.tenant_id = r.tenant_id
+                     order by x.created_at) as replays
         from runs r join workflows w on w.id = r.workflow_id
         where r.id = ${runId} and r.tenant_id = ${tenantId}`;
       if (!run) return null;
-      const [nodes, [usage]] = await Promise.all([
+      const [nodes, usageRows] = await Promise.all([
         sql`select node_id, type, status, attempt, max_attempts, output, error, queued_at, started_at,
-                   finished_at, span_id
+                   finished_at, span_id, depends_on, reused
             from node_runs where run_id = ${runId} order by queued_at nulls last, node_id`,
-        sql`select count(*)::int as calls, coalesce(sum(input_tokens), 0)::bigint as input_tokens,
+        sql`select node_id, count(*)::int as calls, coalesce(sum(input_tokens), 0)::bigint as input_tokens,
                    coalesce(sum(output_tokens), 0)::bigint as output_tokens, sum(cost_usd) as cost_usd
-            from model_cost_logs where run_id = ${runId}`,
+            from model_cost_logs where run_id = ${runId} group by node_id`,
       ]);
+      const usageOf = new Map(usageRows.map((u) => [u.node_id as string, u]));
+      const usage = { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: null as number | null };
+      for (const u of usageRows) {
+        usage.calls += u.calls;
+        usage.inputTokens += Number(u.input_tokens);
+        usage.outputTokens += Number(u.output_tokens);
+        if (u.cost_usd !== null) usage.costUsd = (usage.costUsd ?? 0) + Number(u.cost_usd);
+      }
       return {
         id: run.id,
         tenantId: run.tenant_id,
@@ -297,13 +317,19 @@ export class RunRepository {
           startedAt: n.started_at,
           finishedAt: n.finished_at,
           spanId: n.span_id,
+          dependsOn: n.depends_on,
+          usage: nodeUsage(usageOf.get(n.node_id)),
+          reused: n.reused,
+          input: null,
         })),
         usage: {
-          modelCalls: usage?.calls ?? 0,
-          inputTokens: Number(usage?.input_tokens ?? 0),
-          outputTokens: Number(usage?.output_tokens ?? 0),
-          costUsd: usage?.cost_usd === null || usage?.cost_usd === undefined ? null : Number(usage.cost_usd),
+          modelCalls: usage.calls,
+          inputTokens: usage.inputTokens,
+          outputTokens: usage.outputTokens,
+          costUsd: usage.costUsd,
         },
+        replayOf: run.replay_of,
+        replays: run.replays,
       };
     });
   }
@@ -321,6 +347,16 @@ export class RunRepository {
       return readRunEvents(sql, runId, page);
     });
   }
+}
+
+/** A node's usage from its `model_cost_logs` totals: zero without calls, a null cost when none was priced. */
+function nodeUsage(row: Record<string, unknown> | undefined): RunNodeView['usage'] {
+  if (!row) return { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  return {
+    inputTokens: Number(row.input_tokens),
+    outputTokens: Number(row.output_tokens),
+    costUsd: row.cost_usd === null ? null : Number(row.cost_usd),
+  };
 }
 
 function toWorkflow(row: Record<string, unknown>): StoredWorkflow {

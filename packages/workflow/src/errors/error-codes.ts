@@ -24,6 +24,14 @@ export const ERROR_CODES = {
   request_timeout: 408,
   idempotency_conflict: 409,
   run_not_cancellable: 409,
+  // Replays (`POST /v1/runs/:id/replay`)
+  run_not_finished: 409,
+  replay_node_not_found: 409,
+  nothing_to_replay: 409,
+  // Tenant limits: budgets (at admission and before each model call) and quotas
+  budget_exceeded: 402,
+  rate_limited: 429,
+  concurrency_limited: 429,
   // Auth and lookup
   unauthorized: 401,
   not_found: 404,
@@ -39,7 +47,6 @@ export const ERROR_CODES = {
   /** A connector or HTTP tool named a credential its tenant may not use, or for a host it may not go to. */
   credential_not_allowed: 403,
   tool_error: 502,
-  budget_exceeded: 422,
   executor_not_found: 500,
   cancelled: 409,
   output_not_storable: 422,
