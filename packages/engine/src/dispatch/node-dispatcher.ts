@@ -10,6 +10,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
+import type { InflightGate } from '../governance/inflight-gate.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, nodeJobId, queueNameFor } from '../queue/catalogue.ts';
 import type { NodeJob, NodeQueues } from '../queue/node-queues.ts';
@@ -57,11 +58,19 @@ export class NodeDispatcher {
   readonly #queues: NodeQueues;
   readonly #tracer: Tracer;
   readonly #metrics: FleetMetrics | undefined;
+  readonly #gate: InflightGate | undefined;
 
-  constructor(deps: { queues: NodeQueues; tracer: Tracer; metrics?: FleetMetrics }) {
+  constructor(deps: {
+    queues: NodeQueues;
+    tracer: Tracer;
+    metrics?: FleetMetrics;
+    /** Holds nodes of tenants at their in-flight limit back in Postgres (fair scheduling). */
+    gate?: InflightGate;
+  }) {
     this.#queues = deps.queues;
     this.#tracer = deps.tracer;
     this.#metrics = deps.metrics;
+    this.#gate = deps.gate;
   }
 
   prepare(parent: Context, target: DispatchTarget, nodes: readonly NodeToDispatch[]): PreparedDispatch {
@@ -133,9 +142,11 @@ export class NodeDispatcher {
     for (const job of prepared.jobs)
       perQueue.set(queueNameFor(job.type), (perQueue.get(queueNameFor(job.type)) ?? 0) + 1);
     try {
+      const jobs = this.#gate ? await this.#gate.admit(prepared.jobs) : prepared.jobs;
+      if (jobs.length < prepared.jobs.length) this.#markHeld(prepared, jobs);
       // The send spans time the enqueue; the Redis commands under them (BullMQ's Lua scripts) would
       // repeat that, so they run outside any span and the ioredis instrumentation leaves them out.
-      await context.with(ROOT_CONTEXT, () => this.#queues.addAll(prepared.jobs));
+      await context.with(ROOT_CONTEXT, () => this.#queues.addAll(jobs));
       for (const [queue, count] of perQueue) this.#metrics?.jobsSent(queue, count);
     } catch (error) {
       for (const span of prepared.spans) recordSpanError(span, error);
@@ -144,6 +155,14 @@ export class NodeDispatcher {
     } finally {
       for (const span of prepared.spans) span.end();
     }
+  }
+
+  /** The send spans of jobs the gate held back say so; the job is enqueued when it is released. */
+  #markHeld(prepared: PreparedDispatch, sent: readonly NodeJob[]): void {
+    const sentIds = new Set(sent.map((job) => job.opts.jobId));
+    prepared.jobs.forEach((job, index) => {
+      if (!sentIds.has(job.opts.jobId)) prepared.spans[index]?.setAttribute('flowtrace.dispatch.held', true);
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 import { NODE_TYPES, type NodeType } from '@flowtrace/workflow';
 import { type JobsOptions, Queue } from 'bullmq';
+import type { FairQueueOrder } from '../governance/fair-queue-order.ts';
 import { type NodeJobData, queueNameFor } from './catalogue.ts';
 import type { RedisConnection } from './redis-connection.ts';
 
@@ -16,11 +17,18 @@ export interface NodeJob {
 export class NodeQueues {
   readonly #connection: RedisConnection;
   readonly #prefix: string;
+  readonly #order: FairQueueOrder | undefined;
   readonly #queues = new Map<NodeType, Queue>();
 
-  constructor(options: { connection: RedisConnection; prefix: string }) {
+  constructor(options: {
+    connection: RedisConnection;
+    prefix: string;
+    /** Orders jobs fairly across tenants with BullMQ priorities; FIFO without it. */
+    order?: FairQueueOrder | undefined;
+  }) {
     this.#connection = options.connection;
     this.#prefix = options.prefix;
+    this.#order = options.order;
   }
 
   queue(type: NodeType): Queue {
@@ -39,11 +47,21 @@ export class NodeQueues {
     const byType = new Map<NodeType, NodeJob[]>();
     for (const job of jobs) byType.set(job.type, [...(byType.get(job.type) ?? []), job]);
     await Promise.all(
-      [...byType].map(([type, group]) =>
-        this.queue(type).addBulk(
-          group.map((job) => ({ name: job.data.nodeId, data: job.data, opts: job.opts })),
-        ),
-      ),
+      [...byType].map(async ([type, group]) => {
+        const priorities = this.#order
+          ? await this.#order.assign(
+              queueNameFor(type),
+              group.map((job) => ({ tenantId: job.data.tenantId, jobId: job.opts.jobId ?? job.data.nodeId })),
+            )
+          : undefined;
+        await this.queue(type).addBulk(
+          group.map((job, index) => ({
+            name: job.data.nodeId,
+            data: job.data,
+            opts: priorities ? { ...job.opts, priority: priorities[index] } : job.opts,
+          })),
+        );
+      }),
     );
   }
 

@@ -1,6 +1,8 @@
 import type { Logger } from '@flowtrace/telemetry';
 import type { NodeType } from '@flowtrace/workflow';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { FairQueueOrder } from '../governance/fair-queue-order.ts';
+import type { InflightGate } from '../governance/inflight-gate.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, queueNameFor } from '../queue/catalogue.ts';
 import type { RedisConnection } from '../queue/redis-connection.ts';
@@ -40,6 +42,8 @@ export class NodeWorkerPool {
   readonly #metrics: FleetMetrics;
   readonly #options: NodeWorkerPoolOptions;
   readonly #workers: Worker[] = [];
+  readonly #order: FairQueueOrder | undefined;
+  readonly #gate: InflightGate | undefined;
 
   constructor(
     deps: {
@@ -48,6 +52,10 @@ export class NodeWorkerPool {
       signals: RunSignals;
       metrics: FleetMetrics;
       logger: Logger;
+      /** The fair order's waiting sets, left as each job starts (when the queues use it). */
+      order?: FairQueueOrder | undefined;
+      /** Frees a tenant's in-flight slot when a node ends for good (when tenants may have the limit). */
+      gate?: InflightGate | undefined;
     },
     options: NodeWorkerPoolOptions,
   ) {
@@ -56,6 +64,8 @@ export class NodeWorkerPool {
     this.#signals = deps.signals;
     this.#metrics = deps.metrics;
     this.#logger = deps.logger;
+    this.#order = deps.order;
+    this.#gate = deps.gate;
     this.#options = options;
   }
 
@@ -114,6 +124,12 @@ export class NodeWorkerPool {
   }
 
   async #handle(job: Job<NodeJobData>): Promise<void> {
+    const tenantId = (job.data as Partial<NodeJobData> | undefined)?.tenantId;
+    if (this.#order && tenantId && job.id) {
+      this.#order.started(job.queueName, tenantId, job.id).catch((error: unknown) => {
+        this.#logger.debug({ err: error, jobId: job.id }, 'could not update the fair order');
+      });
+    }
     const outcome = await this.#processor.process({
       id: job.id ?? '',
       queueName: job.queueName,
@@ -121,6 +137,7 @@ export class NodeWorkerPool {
       // Queue wait is measured on first delivery only; a retry's wait would include its backoff.
       readyAt: job.attemptsStarted <= 1 ? job.timestamp + (job.opts.delay ?? 0) : undefined,
     });
+    if (outcome.kind !== 'retry' && this.#gate && tenantId) await this.#nodeDone(job, tenantId);
     switch (outcome.kind) {
       case 'completed':
       case 'not_runnable':
@@ -131,6 +148,16 @@ export class NodeWorkerPool {
         throw new UnrecoverableError(`${outcome.error.code}: ${outcome.error.message}`);
       default:
         assertNever(outcome);
+    }
+  }
+
+  /** The node ended for good: its tenant's in-flight slot goes to the next held node (never failing the job). */
+  async #nodeDone(job: Job<NodeJobData>, tenantId: string): Promise<void> {
+    try {
+      await this.#gate?.nodeDone(tenantId, job.data.runId, job.data.nodeId);
+    } catch (error) {
+      // The slot is pruned and the held nodes released by the API's sweep.
+      this.#logger.warn({ err: error, jobId: job.id }, 'could not release the in-flight slot of a node');
     }
   }
 }

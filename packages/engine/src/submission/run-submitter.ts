@@ -14,6 +14,7 @@ import {
 } from '@flowtrace/workflow';
 import type { Context } from '@opentelemetry/api';
 import type { NodeDispatcher, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
+import type { RunAdmission } from '../governance/run-admission.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { retrySettingsFor } from '../queue/retry-settings.ts';
 import type { RunRepository, RunSummary, StoredWorkflow } from '../store/run-repository.ts';
@@ -61,6 +62,7 @@ export class RunSubmitter {
   readonly #deferredSpans: DeferredSpanEmitter;
   readonly #metrics: FleetMetrics | undefined;
   readonly #logger: Logger;
+  readonly #admission: RunAdmission | undefined;
 
   constructor(deps: {
     repository: RunRepository;
@@ -68,12 +70,15 @@ export class RunSubmitter {
     deferredSpans: DeferredSpanEmitter;
     metrics?: FleetMetrics;
     logger: Logger;
+    /** The tenant's budgets and quotas, checked before a run is stored; none when absent. */
+    admission?: RunAdmission;
   }) {
     this.#repository = deps.repository;
     this.#dispatcher = deps.dispatcher;
     this.#deferredSpans = deps.deferredSpans;
     this.#metrics = deps.metrics;
     this.#logger = deps.logger;
+    this.#admission = deps.admission;
   }
 
   /**
@@ -186,7 +191,8 @@ export class RunSubmitter {
 
     let created: { workflow: StoredWorkflow; prepared: PreparedDispatch };
     try {
-      created = stored ? await create(this.#repository) : await this.#repository.inTransaction(create);
+      const store = () => (stored ? create(this.#repository) : this.#repository.inTransaction(create));
+      created = this.#admission ? await this.#admission.admit(request.tenantId, runId, store) : await store();
     } catch (error) {
       if (error instanceof KeyTakenMeanwhile)
         return this.#replay(error.run, requestHash, request.idempotencyKey ?? '');
