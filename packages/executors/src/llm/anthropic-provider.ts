@@ -13,6 +13,7 @@ import type {
 import type { JsonValue, Logger } from '@flowtrace/workflow';
 import { PermanentNodeError } from '@flowtrace/workflow';
 import { GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC } from '../semconv.ts';
+import { DEFAULT_MAX_REPLY_BYTES, limitedFetch, replyTooLarge } from './limited-fetch.ts';
 import type {
   ChatCallOptions,
   ChatFinishReason,
@@ -50,6 +51,8 @@ export interface AnthropicProviderOptions {
   headers?: Record<string, string> | undefined;
   /** Per-request timeout in ms (10 minutes when unset). */
   timeoutMs?: number | undefined;
+  /** Most bytes of one reply, read while it streams in (default 16 MiB). */
+  maxResponseBytes?: number | undefined;
   /** `max_tokens` when the request sets none. */
   defaultMaxTokens?: number | undefined;
   genAiProviderName?: string | undefined;
@@ -94,6 +97,7 @@ export class AnthropicProvider implements ChatProvider {
       apiKey: options.apiKey,
       webhookKey: null,
       maxRetries: 0,
+      fetch: limitedFetch(options.maxResponseBytes ?? DEFAULT_MAX_REPLY_BYTES),
       // A client-level timeout also keeps the SDK from refusing large non-streaming `max_tokens` values
       // ("streaming is required"): the node's own timeout bounds the call anyway.
       timeout: options.timeoutMs ?? 600_000,
@@ -146,6 +150,8 @@ export class AnthropicProvider implements ChatProvider {
   }
 
   #mapError(error: unknown): Error {
+    const tooLarge = replyTooLarge(this.#name, error);
+    if (tooLarge !== null) return tooLarge;
     if (error instanceof SyntaxError) return unparseableReply(this.#name, 'message', error);
     if (error instanceof APIConnectionTimeoutError) {
       return mapProviderFailure(

@@ -6,6 +6,7 @@ import type {
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import { GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI, GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '../semconv.ts';
+import { DEFAULT_MAX_REPLY_BYTES, limitedFetch, replyTooLarge } from './limited-fetch.ts';
 import type {
   ChatCallOptions,
   ChatFinishReason,
@@ -43,6 +44,8 @@ export interface OpenAiCompatibleProviderOptions {
   headers?: Record<string, string> | undefined;
   /** Per-request timeout in ms (the SDK's default is 10 minutes). */
   timeoutMs?: number | undefined;
+  /** Most bytes of one reply, read while it streams in (default 16 MiB). */
+  maxResponseBytes?: number | undefined;
   /** `gen_ai.provider.name`; defaults to `azure.ai.openai` for `*.openai.azure.com`, else `openai`. */
   genAiProviderName?: string | undefined;
   /**
@@ -91,6 +94,7 @@ export class OpenAiCompatibleProvider implements ChatProvider {
       adminAPIKey: null,
       webhookSecret: null,
       maxRetries: 0,
+      fetch: limitedFetch(options.maxResponseBytes ?? DEFAULT_MAX_REPLY_BYTES),
       ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
       ...(options.headers === undefined ? {} : { defaultHeaders: options.headers }),
       ...(options.logger === undefined
@@ -179,6 +183,8 @@ export class OpenAiCompatibleProvider implements ChatProvider {
   }
 
   #mapError(error: unknown): Error {
+    const tooLarge = replyTooLarge(this.#name, error);
+    if (tooLarge !== null) return tooLarge;
     if (error instanceof SyntaxError) return unparseableReply(this.#name, 'chat completion', error);
     if (error instanceof APIConnectionTimeoutError) {
       return mapProviderFailure(

@@ -30,6 +30,13 @@ export const providerConfigSchema = z
     requestsPerSecond: z.coerce.number().positive().max(100_000).optional(),
     /** Per-request timeout, ms (SDK default: 10 minutes). */
     timeoutMs: z.coerce.number().int().min(1).max(3_600_000).optional(),
+    /** Most bytes of one reply; reading stops there (default 16 MiB). */
+    maxResponseBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(256 * 1024 * 1024)
+      .optional(),
     /** Override `gen_ai.provider.name` (e.g. `vllm` for a self-hosted server); also the pricing key. */
     genAiProviderName: z.string().min(1).max(100).optional(),
     /** Inject `traceparent` from the provider client; leave off where the undici instrumentation runs. */

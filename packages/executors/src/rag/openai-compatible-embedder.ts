@@ -1,5 +1,6 @@
 import type { Tracer } from '@opentelemetry/api';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import { DEFAULT_MAX_REPLY_BYTES, limitedFetch, replyTooLarge } from '../llm/limited-fetch.ts';
 import { mapProviderFailure, rethrowIfAbortedOrNodeError } from '../llm/provider-errors.ts';
 import { openAiEmbeddingsSchema, parseProviderReply, unparseableReply } from '../llm/provider-replies.ts';
 import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '../semconv.ts';
@@ -66,6 +67,10 @@ export class OpenAiCompatibleEmbedder implements Embedder {
       organization: null,
       project: null,
       maxRetries: 0,
+      // A batch's vectors as JSON numbers (~24 bytes each), with room to spare.
+      fetch: limitedFetch(
+        Math.max(DEFAULT_MAX_REPLY_BYTES, this.#batchSize * this.dimensions * 32 + 1024 * 1024),
+      ),
       timeout: options.timeoutMs ?? 60_000,
       logLevel: 'off',
     });
@@ -134,6 +139,8 @@ export class OpenAiCompatibleEmbedder implements Embedder {
   }
 
   #mapError(error: unknown): Error {
+    const tooLarge = replyTooLarge(this.provider, error);
+    if (tooLarge !== null) return tooLarge;
     if (error instanceof SyntaxError) return unparseableReply(this.provider, 'embeddings response', error);
     if (error instanceof APIConnectionTimeoutError) {
       return mapProviderFailure(
