@@ -227,6 +227,8 @@ export class Reconciler {
         };
         let finishedRun: FinishedRun | null;
         if (definition.continueOnFailure) {
+          // The outcome counts towards the run (and readies its successors) only once the run is running.
+          await this.#deps.store.markRunning(node.runId);
           const all = this.#deps.dispatcher.prepare(
             trace.setSpan(parent, span),
             target,

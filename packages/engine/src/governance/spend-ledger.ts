@@ -1,6 +1,7 @@
 import type { Sql } from '@flowtrace/db';
 import type { ModelCallEstimate, ModelCallRecord } from '@flowtrace/workflow';
 import type { Tracer } from '@opentelemetry/api';
+import { storableModelCall } from '../store/ledger-rows.ts';
 import { retryTransient } from '../store/retry-transient.ts';
 import { withDbSpan } from '../tracing/db-span.ts';
 import { type BudgetViolation, budgetViolation, type UsageTotals } from './budget.ts';
@@ -234,7 +235,9 @@ type RowFields = Pick<
   Partial<ModelCallRecord>;
 
 /** A `model_cost_logs` row (snake_case columns) for a call or an estimate. */
-function rowOf(slot: CallSlot, call: RowFields) {
+function rowOf(slot: CallSlot, fields: RowFields) {
+  // Provider-supplied text and counts, made storable (a refused write would lose the answered call).
+  const call = storableModelCall(fields);
   const owner = slot.owner;
   return {
     run_id: owner.kind === 'node' ? owner.runId : null,

@@ -33,7 +33,7 @@ import type { DeferredRunSpans } from './deferred-run-spans.ts';
 import type { ExecutorRegistry } from './executor-registry.ts';
 import type { RunSignals } from './run-signals.ts';
 import { RunStoppedError, WorkerShutdownError } from './stop-reasons.ts';
-import { assertStorableOutput } from './storable-output.ts';
+import { assertStorableOutput, permanentIfTooDeep } from './storable-output.ts';
 import { toStoredError } from './stored-error.ts';
 
 /** A job as the processor sees it (BullMQ-independent, for tests). */
@@ -239,7 +239,10 @@ export class NodeProcessor {
     try {
       output = await this.#execute(attempt, controller);
     } catch (error) {
-      return await this.#onFailure(attempt, controller.signal.aborted ? controller.signal.reason : error);
+      return await this.#onFailure(
+        attempt,
+        controller.signal.aborted ? controller.signal.reason : permanentIfTooDeep(error, node.id),
+      );
     } finally {
       clearInterval(heartbeat);
       release();

@@ -35,3 +35,16 @@ export function assertStorableOutput(output: JsonValue, nodeId: string, maxOutpu
     );
   }
 }
+
+/**
+ * An executor that overflowed the stack was handling a value nested too deeply (a target's JSON, a
+ * provider's reply); the same value overflows again on every retry, so the node fails for good instead.
+ */
+export function permanentIfTooDeep(error: unknown, nodeId: string): unknown {
+  if (!(error instanceof RangeError) || !/maximum call stack/i.test(error.message)) return error;
+  return new PermanentNodeError(
+    'output_not_storable',
+    `node "${nodeId}" handled a value nested too deeply to process (${error.message}); it is not retried`,
+    { nodeId, cause: error },
+  );
+}

@@ -1,4 +1,5 @@
 import type { Transaction } from '@flowtrace/db';
+import { type ModelCallRecord, toStorableText } from '@flowtrace/workflow';
 import type { LedgerEntries } from './types.ts';
 
 interface NodeAttemptKey {
@@ -18,6 +19,38 @@ const INT4_MAX = 2_147_483_647;
 function int4(value: number): number {
   if (!Number.isFinite(value)) return value > 0 ? INT4_MAX : 0;
   return Math.min(INT4_MAX, Math.max(0, Math.round(value)));
+}
+
+type ModelCallFields = Pick<
+  ModelCallRecord,
+  'provider' | 'operation' | 'requestModel' | 'inputTokens' | 'outputTokens' | 'costUsd'
+> &
+  Partial<ModelCallRecord>;
+
+const storableOrNull = (text: string | null | undefined) =>
+  text === undefined || text === null ? text : toStorableText(text);
+
+/**
+ * A model call as `model_cost_logs` can store it. Ids, model names and finish reasons come from the
+ * provider's reply, and Postgres refuses U+0000 in `text` (and a count outside `integer`): repaired here,
+ * so that writing an answered call never fails. Every writer of the table goes through this.
+ */
+export function storableModelCall<T extends ModelCallFields>(call: T): T {
+  return {
+    ...call,
+    provider: toStorableText(call.provider),
+    requestModel: toStorableText(call.requestModel),
+    responseModel: storableOrNull(call.responseModel),
+    responseId: storableOrNull(call.responseId),
+    pricingVersion: storableOrNull(call.pricingVersion),
+    finishReason: storableOrNull(call.finishReason),
+    inputTokens: int4(call.inputTokens),
+    outputTokens: int4(call.outputTokens),
+    ...(call.cachedInputTokens === undefined ? {} : { cachedInputTokens: int4(call.cachedInputTokens) }),
+    ...(call.reasoningTokens === undefined ? {} : { reasoningTokens: int4(call.reasoningTokens) }),
+    ...(call.latencyMs === undefined ? {} : { latencyMs: int4(call.latencyMs) }),
+    costUsd: call.costUsd === null || !Number.isFinite(call.costUsd) ? null : call.costUsd,
+  };
 }
 
 /** An attempt's model calls as `model_cost_logs` rows (natural key: run, node, attempt, call index). */

@@ -165,6 +165,17 @@ export class RunControlStore {
   }
 
   /**
+   * Marks a run that has not started as running, as its first claim would (without a `run.started`
+   * event: no node started). For the reconciler recording a node's outcome before any node was claimed,
+   * which only a running run counts.
+   */
+  async markRunning(runId: string): Promise<void> {
+    await this.#sql`
+      update runs set status = 'running', started_at = coalesce(started_at, now())
+      where id = ${runId} and status = 'queued'`;
+  }
+
+  /**
    * Counts a re-drive and stores its job and carrier, so a later re-drive continues from it. False (nothing
    * written) when the node is no longer in the status and attempt it was found stale in.
    */
