@@ -1,3 +1,4 @@
+import type { RunEvent } from '@flowtrace/client';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '@flowtrace/db';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { FakeOpenAiServer, startTargetServer, type TargetServer } from '@flowtrace/executors/testing';
@@ -5,7 +6,7 @@ import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
 import type { ReceivedSpan } from '@flowtrace/telemetry/receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolCallingScript } from '../support/openai-tool-script.ts';
-import { must, stackClient } from '../support/stack-client.ts';
+import { flowtraceClient, must, stackClient } from '../support/stack-client.ts';
 
 /**
  * The foundation's end-to-end test: the API and four worker processes (one per node type) as real child
@@ -108,16 +109,21 @@ describe('one trace per run across the API and the worker fleet', () => {
   });
 
   it('runs every node type and produces one connected trace with correlated rows', async () => {
-    const submitted = await api('POST', '/v1/runs', {
+    const client = flowtraceClient(stack);
+    const submitted = await client.submitRun({
       workflow: workflow(),
       input: { ticket: 'My order is late', customerId: 'c-1' },
     });
-    expect(submitted.status).toBe(202);
-    const runId = submitted.body.runId as string;
-    const run = await waitForRun(runId);
+    const runId = submitted.runId;
+    // Followed live: the workers' commits reach the API's stream (Redis wake-ups, reads by seq).
+    const streamed: RunEvent[] = [];
+    for await (const event of client.streamEvents(runId)) streamed.push(event);
+    expect(streamed.at(-1)?.type).toBe('run.completed');
+    expect(streamed).toEqual((await client.listEvents(runId, { limit: 1000 })).events);
+    const run = await client.waitForRun(runId);
     expect(run.status, JSON.stringify(run.nodes)).toBe('completed');
-    const traceId = run.traceId as string;
-    expect(submitted.body.traceId).toBe(traceId);
+    const traceId = run.traceId;
+    expect(submitted.traceId).toBe(traceId);
 
     const spans = await traceOf(traceId);
     const ids = new Set(spans.map((s) => s.spanId));

@@ -1,3 +1,4 @@
+import { FlowtraceClient } from '@flowtrace/client';
 import type { LocalStack } from '@flowtrace/local-stack';
 import type { ReceivedSpan } from '@flowtrace/telemetry/receiver';
 
@@ -12,7 +13,12 @@ export interface ApiResponse {
   body: Record<string, any>;
 }
 
-/** A small HTTP client for a running stack's API, with the stack's key. */
+/** The typed client (`@flowtrace/client`) for a running stack's API, with the stack's key. */
+export function flowtraceClient(stack: LocalStack): FlowtraceClient {
+  return new FlowtraceClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey });
+}
+
+/** A small HTTP client for a running stack's API, with the stack's key (for raw status and header checks). */
 export function stackClient(stack: LocalStack) {
   const api = async (
     method: string,

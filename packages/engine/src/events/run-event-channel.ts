@@ -1,4 +1,5 @@
 import type { Logger } from '@flowtrace/telemetry';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { RedisConnection } from '../queue/redis-connection.ts';
 
 /**
@@ -34,8 +35,10 @@ export class RedisRunEventNotifier implements RunEventNotifier {
 
   committed(runId: string): void {
     try {
-      this.#redis
-        .publish(runEventChannel(this.#prefix, runId), '1')
+      // Outside any span: a wake-up per event write is not worth a Redis span in the run's trace (and it
+      // may end after the run's invoke_workflow span).
+      context
+        .with(ROOT_CONTEXT, () => this.#redis.publish(runEventChannel(this.#prefix, runId), '1'))
         .catch((error: unknown) => this.#warn(error));
     } catch (error) {
       this.#warn(error);
