@@ -83,7 +83,7 @@ function traceContextOf(lines: HeaderLines): { traceparent: Traceparent; tracest
 
 const serialized = (state: Map<string, string>) => [...state].map(([k, v]) => `${k}=${v}`).join(',');
 
-describe.each([
+describe.each<{ mode: string; env: Record<string, string> }>([
   { mode: 'SDK on', env: {} },
   { mode: 'OTEL_SDK_DISABLED=true', env: { OTEL_SDK_DISABLED: 'true' } },
 ])('W3C Trace Context conformance (Level 1 and 2, strict), $mode', ({ env }) => {
@@ -321,7 +321,7 @@ describe.each([
         ['FOO=1', 'FOO'],
         ['foo.bar=1', 'foo.bar'],
         ['foo=bar=baz', 'foo'],
-      ])
+      ] as const)
         expect((await single([...tp(unsampled), ['tracestate', header]])).tracestate.has(key), header).toBe(
           false,
         );

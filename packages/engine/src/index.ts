@@ -105,6 +105,7 @@ export { RunStoppedError, WorkerShutdownError } from './runtime/stop-reasons.ts'
 export { type ClaimedNode, type DispatchRecord, NodeStateStore } from './store/node-state-store.ts';
 export { RunControlStore, type StaleNode, type TerminateResult } from './store/run-control-store.ts';
 export { RunSpanGate } from './store/run-span-gate.ts';
+export { RunSpanGate } from './store/run-span-gate.ts';
 export {
   type CreateRunResult,
   type EventView,

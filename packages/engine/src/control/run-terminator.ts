@@ -15,6 +15,7 @@ export class RunTerminator {
   readonly #runSpans: DeferredRunSpans;
   readonly #stops: RunStopChannel;
   readonly #logger: Logger;
+  readonly #spanGraceMs: number;
 
   constructor(deps: {
     store: RunControlStore;
@@ -22,12 +23,18 @@ export class RunTerminator {
     runSpans: DeferredRunSpans;
     stops: RunStopChannel;
     logger: Logger;
+    /**
+     * How long the run's `invoke_workflow` waits for the workers of its running nodes to record it (after
+     * their stopped attempts end) before this process records it. Default 30 s.
+     */
+    spanGraceMs?: number;
   }) {
     this.#store = deps.store;
     this.#catalog = deps.catalog;
     this.#runSpans = deps.runSpans;
     this.#stops = deps.stops;
     this.#logger = deps.logger;
+    this.#spanGraceMs = deps.spanGraceMs ?? 30_000;
   }
 
   cancel(tenantId: string, runId: string): Promise<TerminateResult> {
@@ -83,7 +90,10 @@ export class RunTerminator {
       }
     }
     const workflow = await this.#catalog.get(result.run.workflowId);
-    this.#runSpans.runFinished(result.run, { name: workflow?.name ?? 'unknown' });
+    const name = { name: workflow?.name ?? 'unknown' };
+    // Running nodes end after this commit: their workers record invoke_workflow once the last has ended.
+    if (result.runningNodes > 0) this.#runSpans.runEndedWhileRunning(result.run, name, this.#spanGraceMs);
+    else this.#runSpans.runFinished(result.run, name);
     return result;
   }
 }

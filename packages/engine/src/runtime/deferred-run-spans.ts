@@ -10,6 +10,14 @@ import type { RunSpanGate } from '../store/run-span-gate.ts';
 import type { FinishedRun } from '../store/types.ts';
 
 /**
+ * The OpenTelemetry SDK anchors each span's start to `Date.now()` (whole milliseconds) and times its
+ * duration with the monotonic clock, so a span can be recorded up to a millisecond past the end of a span
+ * that truly ended after it. `invoke_workflow` ends this much after the last span of its run, so that no
+ * span under it is recorded past its end.
+ */
+const SPAN_CLOCK_SLACK_MS = 1;
+
+/**
  * Spans recorded on behalf of work that began elsewhere, with ids fixed when it began: a finished run's
  * `invoke_workflow` span (its ids were chosen by the API at submission; whichever process moves the run to
  * a terminal status records it, covering submission to terminal status), and the consumer span of an
@@ -78,9 +86,10 @@ export class DeferredRunSpans {
 
   /**
    * Records a run that reached a terminal status: its `invoke_workflow` span and run metrics. The span ends
-   * at the run's `finishedAt` (the commit that ended it) or, when the caller passes `lastSpanEnd`, the end
-   * of the caller's own span if that is later: the process that finishes a run emits this after its
-   * `process` span has ended, so that span (and every span under it) ends within `invoke_workflow`.
+   * at the run's `finishedAt` (the commit that ended it) or, when the caller passes `lastSpanEnd`, just after
+   * the end of the caller's own span if that is later (`SPAN_CLOCK_SLACK_MS`): the process that finishes a
+   * run emits this after its `process` span has ended, so that span (and every span under it) ends within
+   * `invoke_workflow`. The run's stored `finished_at` is unchanged.
    */
   runFinished(run: FinishedRun, workflow: { name: string; version?: number }, lastSpanEnd?: HrTime): void {
     this.#recordMetrics(run, workflow);
@@ -110,9 +119,9 @@ export class DeferredRunSpans {
         ...(run.traceState ? { traceState: run.traceState } : {}),
         startTime: run.createdAt,
         endTime:
-          lastSpanEnd !== undefined && timeInputMillis(lastSpanEnd) > run.finishedAt.getTime()
-            ? lastSpanEnd
-            : run.finishedAt,
+          lastSpanEnd === undefined
+            ? run.finishedAt
+            : Math.max(run.finishedAt.getTime(), timeInputMillis(lastSpanEnd) + SPAN_CLOCK_SLACK_MS),
         ...(run.spanLinks.length > 0
           ? {
               links: run.spanLinks.map((link) => ({

@@ -103,10 +103,13 @@ interface Attempt {
 export class NodeProcessor {
   readonly #deps: NodeProcessorDeps;
   readonly #options: NodeProcessorOptions;
-  /** Runs this attempt finished, keyed by its `process` span: emitted once that span has ended. */
+  /**
+   * Runs an attempt finished (`run`), or whose stop ended it (`run` null), keyed by its `process` span: their
+   * `invoke_workflow` is recorded (or offered) once that span has ended.
+   */
   readonly #finishedRuns = new WeakMap<
     Span,
-    { run: FinishedRun; workflow: { name: string; version: number } }
+    { run: FinishedRun | null; runId: string; workflow: { name: string; version: number } }
   >();
 
   constructor(deps: NodeProcessorDeps, options: NodeProcessorOptions) {
@@ -162,7 +165,8 @@ export class NodeProcessor {
       const finished = this.#finishedRuns.get(span);
       if (finished) {
         this.#finishedRuns.delete(span);
-        this.#deps.runSpans.runFinished(finished.run, finished.workflow, spanEndTime(span));
+        if (finished.run) this.#deps.runSpans.runFinished(finished.run, finished.workflow, spanEndTime(span));
+        else void this.#deps.runSpans.attemptStopped(finished.runId, finished.workflow, spanEndTime(span));
       }
     }
   }
@@ -381,6 +385,12 @@ export class NodeProcessor {
         this.#deps.store.cancelAttempt({ ...ref, error: stored, ledger: ledger.entries }),
       );
       span.setAttribute(FlowtraceAttributes.NODE_STATUS, 'cancelled');
+      // The run ended while this attempt ran: its invoke_workflow may wait for this span (see RunTerminator).
+      this.#finishedRuns.set(span, {
+        run: null,
+        runId: data.runId,
+        workflow: { name: attempt.workflow.name, version: attempt.workflow.version },
+      });
       this.#recordAttempt(attempt, 'cancelled', stored.code);
       logger.info({ reason: stored.code }, 'node stopped with its run');
       return { kind: 'failed', error: stored };
@@ -488,6 +498,7 @@ export class NodeProcessor {
     if (finishedRun) {
       this.#finishedRuns.set(attempt.span, {
         run: finishedRun,
+        runId: attempt.data.runId,
         workflow: { name: attempt.workflow.name, version: attempt.workflow.version },
       });
     }
