@@ -68,6 +68,8 @@ export async function startInProcessFleet(options: {
   reconciler?: boolean;
   /** The reconciler's re-drive limit per node (default 3). */
   maxRedrives?: number;
+  /** How long the API caches a key lookup (API_KEY_CACHE_TTL_MS; default 30 s). */
+  apiKeyCacheTtlMs?: number;
   /** RAG ingestion for `POST /v1/collections/:name/documents` (see test-ingestion.ts); 503 without. */
   ingest?: IngestDocuments;
   /** Another Redis (default: the shared one on 6379), e.g. a cluster. */
@@ -105,7 +107,7 @@ export async function startInProcessFleet(options: {
       logger,
     }),
   });
-  const apiKeys = new ApiKeyStore({ sql: db.handle.sql });
+  const apiKeys = new ApiKeyStore({ sql: db.handle.sql }, { cacheTtlMs: options.apiKeyCacheTtlMs ?? 30_000 });
   const catalog = new WorkflowCatalog({ sql: db.handle.sql });
   const runSpans = new DeferredRunSpans({
     deferredSpans: options.deferredSpans,

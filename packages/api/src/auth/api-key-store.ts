@@ -7,6 +7,17 @@ export interface ApiPrincipal {
   tenantName: string;
 }
 
+/** A key as listings show it: never the key itself, which is not stored. */
+export interface ApiKeySummary {
+  apiKeyId: string;
+  tenantName: string;
+  /** The key's public prefix: keys look like `ft_<prefix>_…`. */
+  prefix: string;
+  label: string | null;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
 export interface CreatedApiKey extends ApiPrincipal {
   /** The key itself: shown once, never stored. */
   key: string;
@@ -69,10 +80,48 @@ export class ApiKeyStore {
     return principal;
   }
 
-  async revoke(apiKeyId: string): Promise<boolean> {
-    const rows = await this
-      .#sql`update api_keys set revoked_at = now() where id = ${apiKeyId} and revoked_at is null returning id`;
-    this.#cache.clear();
-    return rows.length > 0;
+  /** A tenant's keys, newest first, revoked ones included; empty for an unknown tenant. */
+  async list(tenantName: string): Promise<ApiKeySummary[]> {
+    const rows = await this.#sql`
+      select k.id, t.name as tenant_name, k.key_prefix, k.label, k.created_at, k.revoked_at
+      from api_keys k join tenants t on t.id = k.tenant_id
+      where t.name = ${tenantName}
+      order by k.created_at desc, k.id`;
+    return rows.map(toSummary);
   }
+
+  /**
+   * Revokes a key (of `tenantName` only, when given): from then on it authenticates nowhere, at the
+   * latest once other processes' caches expire (`cacheTtlMs`). Null when there is no such key; a key
+   * revoked earlier is returned as it is (revoking is idempotent).
+   */
+  async revoke(apiKeyId: string, options: { tenantName?: string } = {}): Promise<ApiKeySummary | null> {
+    const tenant =
+      options.tenantName === undefined ? this.#sql`` : this.#sql`and t.name = ${options.tenantName}`;
+    const [row] = await this.#sql`
+      with target as (
+        select k.id from api_keys k join tenants t on t.id = k.tenant_id
+        where k.id = ${apiKeyId} ${tenant}
+      ),
+      revoked as (
+        update api_keys set revoked_at = coalesce(revoked_at, now())
+        where id in (select id from target)
+        returning id, tenant_id, key_prefix, label, created_at, revoked_at
+      )
+      select r.id, t.name as tenant_name, r.key_prefix, r.label, r.created_at, r.revoked_at
+      from revoked r join tenants t on t.id = r.tenant_id`;
+    this.#cache.clear();
+    return row ? toSummary(row) : null;
+  }
+}
+
+function toSummary(row: Record<string, unknown>): ApiKeySummary {
+  return {
+    apiKeyId: row.id as string,
+    tenantName: row.tenant_name as string,
+    prefix: row.key_prefix as string,
+    label: (row.label as string | null) ?? null,
+    createdAt: row.created_at as Date,
+    revokedAt: (row.revoked_at as Date | null) ?? null,
+  };
 }
