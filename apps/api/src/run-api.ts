@@ -7,6 +7,9 @@ import {
   FairQueueOrder,
   FleetMetrics,
   InflightGate,
+  ingestionCalls,
+  type MeteredCallsDeps,
+  ModelPriceStore,
   installShutdown,
   NodeDispatcher,
   NodeQueues,
@@ -27,9 +30,18 @@ import {
   RunTerminator,
   SpendLedger,
   TenantLimitsStore,
+  UsageReport,
   WorkflowCatalog,
 } from '@flowtrace/engine';
-import { createEmbedders, ingestDocuments, parseEmbeddingsFromEnv, VectorStore } from '@flowtrace/executors';
+import {
+  createEmbedders,
+  createPricingTable,
+  ingestDocuments,
+  type PricingTable,
+  parseEmbeddingsFromEnv,
+  parsePricingFromEnv,
+  VectorStore,
+} from '@flowtrace/executors';
 import { createLogger } from '@flowtrace/telemetry';
 import type { Telemetry } from '@flowtrace/telemetry/sdk';
 import { metrics as otelMetrics, type Tracer, trace } from '@opentelemetry/api';
@@ -135,7 +147,19 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
     main: database,
   });
   if (!vectorDatabase) logger.warn('no vector store (pgvector tables missing): RAG ingestion answers 503');
-  const ingest = vectorDatabase ? createIngestion(vectorDatabase, tracer) : undefined;
+  // Prices for ingestion's embedding calls: built-in, FLOWTRACE_PRICING, and the database's dated ones.
+  const pricing = createPricingTable({ overrides: parsePricingFromEnv(process.env), logger });
+  const stopPriceRefresh = await new ModelPriceStore({ sql: database.sql }).keepFresh(pricing, {
+    intervalMs: 60_000,
+    logger,
+  });
+  const ingest = vectorDatabase
+    ? createIngestion(vectorDatabase, tracer, {
+        pricing,
+        admission,
+        meter: { spend, limits, metrics, logger },
+      })
+    : undefined;
 
   const replayer = new RunReplayer({
     store: new ReplayStore({ sql: database.sql, tracer }),
@@ -160,6 +184,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
       apiKeys,
       logger,
       ingest,
+      governance: { limits, spend, usage: new UsageReport({ sql: database.sql }) },
       otelPlugin: telemetry.fastifyPlugin,
       readiness: [
         { name: 'postgres', check: async () => void (await database.sql`select 1`) },
@@ -187,6 +212,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
       { name: 'event streams', run: () => eventHub.close() },
       { name: 'reconciler', run: () => reconciler.stop() },
       { name: 'held-nodes', run: () => stopSweeping() },
+      { name: 'prices', run: async () => stopPriceRefresh() },
       { name: 'queues', run: () => queues.close() },
       { name: 'redis', run: () => redis.quit() },
       {
@@ -202,16 +228,26 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
   logger.info({ address, version: VERSION }, 'API listening');
 }
 
-/** RAG ingestion for `POST /v1/collections/:name/documents`, with the configured embedder. */
-function createIngestion(vectorDatabase: DatabaseHandle, tracer: Tracer): IngestDocuments {
+/**
+ * RAG ingestion for `POST /v1/collections/:name/documents`, with the configured embedder. Its embedding
+ * calls count against the tenant's budgets (refused up front when one is used up) and are recorded in
+ * the ledger as they are answered.
+ */
+function createIngestion(
+  vectorDatabase: DatabaseHandle,
+  tracer: Tracer,
+  governance: { pricing: PricingTable; admission: RunAdmission; meter: MeteredCallsDeps },
+): IngestDocuments {
   const store = new VectorStore({ sql: vectorDatabase.sql, tracer });
   const embedders = createEmbedders(parseEmbeddingsFromEnv(process.env), { tracer });
-  return (tenantId, collection, body) =>
-    ingestDocuments(
-      { store, embedders, tracer },
+  return async (tenantId, collection, body) => {
+    await governance.admission.assertWithinBudget(tenantId, 'ingestion');
+    return ingestDocuments(
+      { store, embedders, tracer, pricing: governance.pricing },
       {
         tenantId,
         collection,
+        ledger: ingestionCalls(governance.meter, tenantId),
         documents: body.documents.map((d) => ({
           content: d.content,
           ...(d.source === undefined ? {} : { source: d.source }),
@@ -222,4 +258,5 @@ function createIngestion(vectorDatabase: DatabaseHandle, tracer: Tracer): Ingest
         ...(body.chunkOverlap === undefined ? {} : { chunkOverlap: body.chunkOverlap }),
       },
     );
+  };
 }

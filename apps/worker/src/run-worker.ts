@@ -8,6 +8,7 @@ import {
   FairQueueOrder,
   FleetMetrics,
   InflightGate,
+  ModelPriceStore,
   installShutdown,
   NodeDispatcher,
   NodeProcessor,
@@ -72,6 +73,12 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
     // Without the SDK no instrumentation injects trace headers into outgoing requests: the clients do.
     propagateTraceContext: !telemetry.enabled,
     ...(vectorDatabase ? { vectorSql: vectorDatabase.sql } : {}),
+  });
+
+  // Dated prices from the database override the built-in ones and FLOWTRACE_PRICING from their date on.
+  const stopPriceRefresh = await new ModelPriceStore({ sql: database.sql }).keepFresh(suite.pricing, {
+    intervalMs: 60_000,
+    logger,
   });
 
   const producer = createRedis({
@@ -167,6 +174,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
       { name: 'queues', run: () => queues.close() },
       { name: 'redis', run: () => Promise.all([producer.quit(), consumer.quit()]) },
       { name: 'executors', run: () => suite.close() },
+      { name: 'prices', run: async () => stopPriceRefresh() },
       {
         name: 'postgres',
         run: () =>

@@ -6,6 +6,7 @@ import type {
   RunRepository,
   RunSubmitter,
   RunTerminator,
+  UsageReport,
 } from '@flowtrace/engine';
 import type { Logger } from '@flowtrace/telemetry';
 import Fastify, {
@@ -26,7 +27,9 @@ import { replayRoutes } from './routes/replay-routes.ts';
 import { runListRoutes } from './routes/run-list-routes.ts';
 import { runRoutes } from './routes/run-routes.ts';
 import { runStreamRoutes } from './routes/run-stream-routes.ts';
+import { type TenantRouteDeps, tenantRoutes } from './routes/tenant-routes.ts';
 import { uiRoutes } from './routes/ui-routes.ts';
+import { usageRoutes } from './routes/usage-routes.ts';
 import { workflowRoutes } from './routes/workflow-routes.ts';
 
 export interface AppDeps {
@@ -45,6 +48,8 @@ export interface AppDeps {
   ingest?: IngestDocuments | undefined;
   /** `@fastify/otel`'s plugin when telemetry is on: request and handler spans with the route. */
   otelPlugin?: FastifyPluginCallback | undefined;
+  /** Tenant limits and usage: `GET/PUT /v1/tenant/limits`, `GET /v1/usage` (not served without it). */
+  governance?: (TenantRouteDeps & { usage: UsageReport }) | undefined;
 }
 
 export interface AppOptions {
@@ -131,6 +136,10 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     });
     replayRoutes(v1, { replayer: deps.replayer, traceUrl });
     collectionRoutes(v1, { ingest: deps.ingest });
+    if (deps.governance) {
+      tenantRoutes(v1, deps.governance);
+      usageRoutes(v1, deps.governance);
+    }
   });
   await app.register(uiRoutes);
   return app;

@@ -35,9 +35,17 @@ export {
 } from './governance/budget.ts';
 export { FairQueueOrder } from './governance/fair-queue-order.ts';
 export { InflightGate, type InflightGateDeps } from './governance/inflight-gate.ts';
-export { MeteredCalls, type MeteredCallsDeps } from './governance/metered-calls.ts';
+export { ingestionCalls, MeteredCalls, type MeteredCallsDeps } from './governance/metered-calls.ts';
+export { ModelPriceStore, type StoredModelPrice } from './governance/model-price-store.ts';
 export { RunAdmission, type RunAdmissionDeps } from './governance/run-admission.ts';
 export { RunQuotas } from './governance/run-quotas.ts';
+export {
+  USAGE_DIMENSIONS,
+  type UsageDimension,
+  UsageReport,
+  type UsageReportQuery,
+  type UsageRow,
+} from './governance/usage-report.ts';
 export { type CallOwner, type CallSlot, SpendLedger } from './governance/spend-ledger.ts';
 export {
   aboveCeiling,

@@ -31,6 +31,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isFlowtraceError(error)) {
       if (error.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      // Quotas and budgets say when to come back (rate_limited, concurrency_limited, budget_exceeded).
+      const retryAfter = error.details?.retryAfterSeconds;
+      if (typeof retryAfter === 'number' && retryAfter > 0)
+        reply.header('retry-after', String(Math.ceil(retryAfter)));
       return reply.code(error.statusCode).send({ error: error.toJSON() });
     }
     if (hasZodFastifySchemaValidationErrors(error)) {

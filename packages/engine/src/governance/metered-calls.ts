@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import type {
   ExecutionLedger,
   Logger,
@@ -5,6 +6,7 @@ import type {
   ModelCallRecord,
   ModelCallReservation,
 } from '@flowtrace/workflow';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { budgetError, hasUsageBudget } from './budget.ts';
 import type { CallOwner, CallSlot, SpendLedger } from './spend-ledger.ts';
@@ -104,4 +106,21 @@ export class MeteredCalls
   #slot(callIndex: number): CallSlot {
     return { tenantId: this.#tenantId, owner: this.#owner, callIndex, ...this.#correlation() };
   }
+}
+
+/**
+ * The ledger of one ingestion request (`POST /v1/collections/:name/documents`): its embedding calls are
+ * reserved and recorded like a node's, under a fresh ingestion id, stamped with the active span (the
+ * request's trace) or, without telemetry, a trace id of their own.
+ */
+export function ingestionCalls(deps: MeteredCallsDeps, tenantId: string): MeteredCalls {
+  const own = { traceId: randomBytes(16).toString('hex'), spanId: null };
+  return new MeteredCalls(deps, {
+    tenantId,
+    owner: { kind: 'ingestion', ingestionId: randomUUID() },
+    correlation: () => {
+      const active = trace.getActiveSpan()?.spanContext();
+      return active && isSpanContextValid(active) ? { traceId: active.traceId, spanId: active.spanId } : own;
+    },
+  });
 }

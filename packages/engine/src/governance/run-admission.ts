@@ -3,7 +3,7 @@ import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { budgetViolation, describeViolation, hasUsageBudget } from './budget.ts';
 import type { RunQuotas } from './run-quotas.ts';
 import type { SpendLedger } from './spend-ledger.ts';
-import type { TenantLimitsStore } from './tenant-limits.ts';
+import type { TenantLimits, TenantLimitsStore } from './tenant-limits.ts';
 
 export interface RunAdmissionDeps {
   limits: TenantLimitsStore;
@@ -33,17 +33,8 @@ export class RunAdmission {
    * slot back.
    */
   async admit<T>(tenantId: string, runId: string, create: () => Promise<T>): Promise<T> {
-    const { limits, spend, quotas } = this.#deps;
-    const effective = await limits.effective(tenantId);
-    if (hasUsageBudget(effective)) {
-      const violation = budgetViolation(effective, await spend.usage(tenantId), new Date());
-      if (violation) {
-        this.#refused(tenantId, violation.limit);
-        throw new FlowtraceError('budget_exceeded', describeViolation(violation, 'run'), {
-          details: { ...violation, retryAfterSeconds: secondsUntil(violation.resetsAt) },
-        });
-      }
-    }
+    const { quotas } = this.#deps;
+    const effective = await this.assertWithinBudget(tenantId);
     const maxRuns = effective.maxConcurrentRuns;
     if (maxRuns !== null && !(await quotas.takeRunSlot(tenantId, runId, maxRuns))) {
       this.#refused(tenantId, 'maxConcurrentRuns');
@@ -72,6 +63,25 @@ export class RunAdmission {
       if (maxRuns !== null) await quotas.releaseRunSlot(tenantId, runId).catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * Refuses with 402 `budget_exceeded` (the budget, the usage, when it resets, and `Retry-After`) when one
+   * of the tenant's spend or token budgets is used up. Returns the tenant's limits.
+   */
+  async assertWithinBudget(tenantId: string, what: 'run' | 'ingestion' = 'run'): Promise<TenantLimits> {
+    const { limits, spend } = this.#deps;
+    const effective = await limits.effective(tenantId);
+    if (!hasUsageBudget(effective)) return effective;
+    const violation = budgetViolation(effective, await spend.usage(tenantId), new Date());
+    if (violation) {
+      this.#refused(tenantId, violation.limit);
+      const message = describeViolation(violation, 'run');
+      throw new FlowtraceError('budget_exceeded', what === 'run' ? message : `no ingestion: ${message}`, {
+        details: { ...violation, retryAfterSeconds: secondsUntil(violation.resetsAt) },
+      });
+    }
+    return effective;
   }
 
   #refused(tenantId: string, limit: string): void {

@@ -1,6 +1,6 @@
 import type { Sql } from '@flowtrace/db';
 import type { ModelCallEstimate, ModelCallRecord } from '@flowtrace/workflow';
-import type { Tracer } from '@opentelemetry/api';
+import { type Tracer, trace } from '@opentelemetry/api';
 import { storableModelCall } from '../store/ledger-rows.ts';
 import { retryTransient } from '../store/retry-transient.ts';
 import { withDbSpan } from '../tracing/db-span.ts';
@@ -37,9 +37,10 @@ export class SpendLedger {
   readonly #sql: Sql;
   readonly #tracer: Tracer;
 
-  constructor(deps: { sql: Sql; tracer: Tracer }) {
+  /** Without a tracer (the CLI), the global one: a no-op unless an SDK is registered. */
+  constructor(deps: { sql: Sql; tracer?: Tracer }) {
     this.#sql = deps.sql;
-    this.#tracer = deps.tracer;
+    this.#tracer = deps.tracer ?? trace.getTracer('flowtrace-engine');
   }
 
   /** The tenant's usage in the current UTC day and month. */

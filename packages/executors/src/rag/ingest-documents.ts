@@ -1,16 +1,19 @@
 import { withSpan } from '@flowtrace/telemetry';
-import { PermanentNodeError } from '@flowtrace/workflow';
+import { type ExecutionLedger, PermanentNodeError } from '@flowtrace/workflow';
 import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { ATTR_GEN_AI_DATA_SOURCE_ID } from '../semconv.ts';
 import { RAG_ATTRIBUTES } from './attributes.ts';
 import { DEFAULT_CHUNK_OPTIONS } from './chunker.ts';
 import type { EmbedderRegistry, EmbeddingCall } from './embedder.ts';
+import { type EmbeddingPricing, ledgerEmbedHooks } from './embedding-cost.ts';
 import type { AddDocumentsResult, IngestDocument, VectorStore } from './vector-store.ts';
 
 export interface IngestDocumentsDeps {
   store: VectorStore;
   embedders: EmbedderRegistry;
   tracer: Tracer;
+  /** Prices the embedding calls written to `ledger`. */
+  pricing?: EmbeddingPricing | undefined;
 }
 
 export interface IngestDocumentsRequest {
@@ -24,6 +27,11 @@ export interface IngestDocumentsRequest {
   signal?: AbortSignal;
   /** Called once per embedding request (e.g. to record its cost). */
   onEmbeddingCall?: (call: EmbeddingCall) => void;
+  /**
+   * Where the embedding calls are reserved against the tenant's budgets (a refused call is not made and
+   * the ingestion stops with `budget_exceeded`) and recorded as they are answered.
+   */
+  ledger?: Pick<ExecutionLedger, 'recordModelCall' | 'reserveModelCall' | 'releaseModelCall'> | undefined;
 }
 
 export interface IngestDocumentsResult extends AddDocumentsResult {
@@ -83,6 +91,7 @@ export async function ingestDocuments(
         embedder,
         ...(request.signal === undefined ? {} : { signal: request.signal }),
         ...(request.onEmbeddingCall === undefined ? {} : { onCall: request.onEmbeddingCall }),
+        ...(request.ledger === undefined ? {} : ledgerEmbedHooks(request.ledger, embedder, deps.pricing)),
       });
       span.setAttributes({
         [RAG_ATTRIBUTES.documentsAdded]: result.documentsAdded,
