@@ -4,6 +4,7 @@ import type {
   OtlpDouble,
   OtlpEnum,
   OtlpExponentialBuckets,
+  OtlpId,
   OtlpInt64,
   OtlpKeyValue,
   OtlpLogsRequest,
@@ -249,11 +250,12 @@ function toDouble(value: OtlpDouble | undefined): number | undefined {
 }
 
 /**
- * Ids are hex in OTLP/JSON (and from our protobuf decoder); base64, which some older JSON exporters
- * sent, is accepted when the length says it cannot be hex.
+ * Ids are hex in OTLP/JSON and raw bytes from the protobuf decoder; base64, which some older JSON
+ * exporters sent, is accepted when the length says it cannot be hex. An empty id is no id.
  */
-function toId(id: string | undefined): string | undefined {
-  if (!id) return undefined;
+function toId(id: OtlpId | undefined): string | undefined {
+  if (id === undefined || id.length === 0) return undefined;
+  if (typeof id !== 'string') return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
   if (/^(?:[0-9a-f]{16}|[0-9a-f]{32})$/i.test(id)) return id.toLowerCase();
   return Buffer.from(id, 'base64').toString('hex');
 }

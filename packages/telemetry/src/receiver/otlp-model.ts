@@ -2,10 +2,11 @@
  * The OTLP/JSON data model.
  *
  * Both encodings meet here: `JSON.parse` of an `application/json` body yields this model directly, and
- * `otlp-protobuf.ts` decodes the binary wire format into the same shape (camelCase names, hex ids), so
- * one flattening serves both and a test cannot pass for one encoding and fail for the other because of
- * the receiver. The model is loose on purpose: the JSON mapping allows int64 values as strings or
- * numbers, doubles as "NaN"/"Infinity" strings and enums as integers (we also accept their names).
+ * `otlp-protobuf.ts` decodes the binary wire format into the same shape (camelCase names; bigints and
+ * raw bytes where JSON has strings), so one flattening serves both and a test cannot pass for one
+ * encoding and fail for the other because of the receiver. The model is loose on purpose: the JSON
+ * mapping allows int64 values as strings or numbers, doubles as "NaN"/"Infinity" strings and enums as
+ * integers (we also accept their names).
  */
 
 /** An int64/uint64: a decimal string or a number in JSON, a bigint from the protobuf decoder. */
@@ -14,6 +15,8 @@ export type OtlpInt64 = string | number | bigint;
 export type OtlpDouble = number | string;
 /** An enum: an integer (what the spec requires and the JS exporter sends) or its proto name. */
 export type OtlpEnum = number | string;
+/** A trace or span id: hex in JSON, raw bytes from the protobuf decoder. */
+export type OtlpId = string | Uint8Array;
 
 export interface OtlpAnyValue {
   stringValue?: string;
@@ -48,19 +51,18 @@ export interface OtlpSpanEvent {
 }
 
 export interface OtlpSpanLink {
-  traceId?: string;
-  spanId?: string;
+  traceId?: OtlpId;
+  spanId?: OtlpId;
   traceState?: string;
   attributes?: OtlpKeyValue[];
   flags?: number;
 }
 
 export interface OtlpSpan {
-  /** Hex (the OTLP/JSON mapping; the protobuf decoder converts the bytes). */
-  traceId?: string;
-  spanId?: string;
+  traceId?: OtlpId;
+  spanId?: OtlpId;
   traceState?: string;
-  parentSpanId?: string;
+  parentSpanId?: OtlpId;
   name?: string;
   kind?: OtlpEnum;
   startTimeUnixNano?: OtlpInt64;
@@ -152,8 +154,8 @@ export interface OtlpLogRecord {
   body?: OtlpAnyValue;
   attributes?: OtlpKeyValue[];
   flags?: number;
-  traceId?: string;
-  spanId?: string;
+  traceId?: OtlpId;
+  spanId?: OtlpId;
   eventName?: string;
 }
 
