@@ -28,7 +28,7 @@ export interface DagLayout {
   edges: PlacedEdge[];
 }
 
-export const NODE_WIDTH = 184;
+export const NODE_WIDTH = 172;
 export const NODE_HEIGHT = 64;
 const MARGIN = 16;
 
@@ -38,7 +38,7 @@ const MARGIN = 16;
  */
 export function layoutDag(nodes: readonly DagInputNode[]): DagLayout {
   const graph = new Graph();
-  graph.setGraph({ rankdir: 'LR', nodesep: 24, ranksep: 56, marginx: MARGIN, marginy: MARGIN });
+  graph.setGraph({ rankdir: 'LR', nodesep: 20, ranksep: 44, marginx: MARGIN, marginy: MARGIN });
   graph.setDefaultEdgeLabel(() => ({}));
   const ids = new Set(nodes.map((n) => n.id));
   for (const node of nodes) graph.setNode(node.id, { width: NODE_WIDTH, height: NODE_HEIGHT });

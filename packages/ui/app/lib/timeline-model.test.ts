@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RunDetail, RunEvent, RunNode } from '../api/types.ts';
-import { buildTimeline } from './timeline-model.ts';
+import { buildTimeline, inGraphOrder } from './timeline-model.ts';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 const at = (offsetMs: number) => new Date(T0 + offsetMs).toISOString();
@@ -142,5 +142,23 @@ describe('buildTimeline', () => {
       T0 + 5_000,
     );
     expect(timeline.rows[0]?.segments.at(-1)).toMatchObject({ kind: 'completed', end: T0 + 60, open: false });
+  });
+
+  it('lists nodes in graph order, whatever order the API sent them in', () => {
+    const nodes = [
+      node('notify', { dependsOn: ['reply'] }),
+      node('reply', { dependsOn: ['a', 'b'] }),
+      node('b', { dependsOn: ['a'] }),
+      node('a', { dependsOn: [] }),
+      node('side', {}),
+    ];
+    expect(inGraphOrder(nodes).map((n) => n.nodeId)).toEqual(['a', 'side', 'b', 'reply', 'notify']);
+    expect(buildTimeline(run(nodes), []).rows.map((r) => r.nodeId)).toEqual([
+      'a',
+      'side',
+      'b',
+      'reply',
+      'notify',
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { eventSeq, type RunDetail, type RunEvent } from '../api/types.ts';
+import { eventSeq, type RunDetail, type RunEvent, type RunNode } from '../api/types.ts';
 
 export type SegmentKind = 'waiting' | 'running' | 'completed' | 'failed' | 'retried' | 'cancelled';
 
@@ -50,7 +50,7 @@ export function buildTimeline(run: RunDetail, events: readonly RunEvent[], now =
     byNode.set(event.nodeId, list);
   }
 
-  const rows = run.nodes.map((node): TimelineRow => {
+  const rows = inGraphOrder(run.nodes).map((node): TimelineRow => {
     const segments: TimelineSegment[] = [];
     const nodeEvents = byNode.get(node.nodeId) ?? [];
     const active = node.status === 'running' || node.status === 'queued';
@@ -146,4 +146,30 @@ export function buildTimeline(run: RunDetail, events: readonly RunEvent[], now =
     end: Number.isFinite(end) && end > start ? end : (Number.isFinite(start) ? start : now) + 1,
     rows,
   };
+}
+
+/**
+ * Nodes in the order the graph reads, left to right: by depth (the longest chain of dependencies leading
+ * to the node), then in the order the API listed them.
+ */
+export function inGraphOrder(nodes: readonly RunNode[]): RunNode[] {
+  const byId = new Map(nodes.map((n) => [n.nodeId, n]));
+  const depth = new Map<string, number>();
+  const visiting = new Set<string>();
+  const depthOf = (id: string): number => {
+    const known = depth.get(id);
+    if (known !== undefined) return known;
+    // A cycle cannot come from a validated workflow; stop rather than recurse forever.
+    if (visiting.has(id)) return 0;
+    visiting.add(id);
+    const deps = (byId.get(id)?.dependsOn ?? []).filter((d) => byId.has(d));
+    const value = deps.length === 0 ? 0 : 1 + Math.max(...deps.map(depthOf));
+    visiting.delete(id);
+    depth.set(id, value);
+    return value;
+  };
+  return nodes
+    .map((node, index) => ({ node, index, depth: depthOf(node.nodeId) }))
+    .sort((a, b) => a.depth - b.depth || a.index - b.index)
+    .map((entry) => entry.node);
 }

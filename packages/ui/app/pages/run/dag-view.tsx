@@ -1,6 +1,10 @@
 import { useMemo } from 'preact/hooks';
 import type { RunNode } from '../../api/types.ts';
 import { layoutDag } from '../../lib/dag-layout.ts';
+import { formatDuration } from '../../lib/format.ts';
+
+/** Below this scale the labels get too small to read: the graph scrolls instead. */
+const MIN_SCALE = 0.75;
 
 const STATUS_WORDS: Record<string, string> = {
   pending: 'pending',
@@ -13,8 +17,9 @@ const STATUS_WORDS: Record<string, string> = {
 };
 
 /**
- * The workflow as a left-to-right graph (dagre), each node coloured by its live status, with its type and
- * attempt. Nodes are buttons: selecting one shows its details.
+ * The workflow as a left-to-right graph (dagre), each node coloured by its live status, with its type,
+ * duration and retries. It shrinks to fit its card down to `MIN_SCALE`, then scrolls. Nodes are buttons:
+ * selecting one shows its details.
  */
 export function DagView(props: {
   nodes: RunNode[];
@@ -37,6 +42,7 @@ export function DagView(props: {
         width={layout.width}
         height={layout.height}
         viewBox={`0 0 ${layout.width} ${layout.height}`}
+        style={{ minWidth: `${Math.round(layout.width * MIN_SCALE)}px` }}
       >
         <title>Workflow graph</title>
         <defs>
@@ -64,10 +70,11 @@ export function DagView(props: {
           const node = byId.get(placed.id);
           if (!node) return null;
           const selected = props.selected === node.nodeId;
-          const attempt =
-            node.attempts > 1 || node.maxAttempts > 1
-              ? ` · attempt ${Math.max(node.attempts, 1)}/${node.maxAttempts}`
-              : '';
+          const details = [
+            node.type,
+            node.durationMs !== null ? formatDuration(node.durationMs) : null,
+            node.reused ? 'reused' : null,
+          ];
           return (
             // biome-ignore lint/a11y/useSemanticElements: an SVG group cannot be a <button>; it takes the role and keys
             <g
@@ -88,19 +95,30 @@ export function DagView(props: {
                 }
               }}
             >
+              <rect
+                class="dag-ring"
+                x={-4}
+                y={-4}
+                width={placed.width + 8}
+                height={placed.height + 8}
+                rx={13}
+              />
               <rect class="dag-box" width={placed.width} height={placed.height} rx={10} />
               <rect class="dag-stripe" width={6} height={placed.height} rx={3} />
               <text class="dag-title" x={18} y={25}>
                 {truncate(node.nodeId, 20)}
               </text>
               <text class="dag-meta" x={18} y={45}>
-                {node.type}
-                {attempt}
-                {node.reused ? ' · reused' : ''}
+                {details.filter(Boolean).join(' · ')}
               </text>
               <g transform={`translate(${placed.width - 16}, 20)`}>
                 <circle class="dag-status-dot" r={5} />
               </g>
+              {node.attempts > 1 ? (
+                <text class="dag-retries" x={placed.width - 28} y={24} text-anchor="end">
+                  <title>{`attempt ${node.attempts} of ${node.maxAttempts}`}</title>×{node.attempts}
+                </text>
+              ) : null}
               <title>{`${node.nodeId} (${node.type}): ${node.status}`}</title>
             </g>
           );

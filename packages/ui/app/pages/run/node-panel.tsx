@@ -20,6 +20,10 @@ export function NodePanel({ run, node, steps, now, replaying, onReplayFrom }: No
       ? `${run.traceUrl}${run.traceUrl.includes('?') ? '&' : '?'}spanId=${node.spanId}`
       : null;
   const running = node.status === 'running';
+  // Nodes that call no model (connectors, most rag nodes) show dashes rather than zeros.
+  const usage = node.usage;
+  const modelUsage =
+    usage && (usage.inputTokens > 0 || usage.outputTokens > 0 || usage.costUsd) ? usage : null;
   return (
     <div class="node-panel" data-node-id={node.nodeId}>
       <div class="node-panel-head">
@@ -58,14 +62,14 @@ export function NodePanel({ run, node, steps, now, replaying, onReplayFrom }: No
         <div>
           <dt>Tokens in / out</dt>
           <dd>
-            {node.usage
-              ? `${formatTokens(node.usage.inputTokens)} / ${formatTokens(node.usage.outputTokens)}`
+            {modelUsage
+              ? `${formatTokens(modelUsage.inputTokens)} / ${formatTokens(modelUsage.outputTokens)}`
               : '—'}
           </dd>
         </div>
         <div>
           <dt>Cost</dt>
-          <dd>{formatCost(node.usage?.costUsd)}</dd>
+          <dd>{formatCost(modelUsage?.costUsd)}</dd>
         </div>
       </dl>
       <div class="node-actions">

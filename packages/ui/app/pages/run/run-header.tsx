@@ -54,7 +54,7 @@ export function RunHeader({ run, connection, now, replaying, onReplay }: RunHead
           <ExternalLink href={run.traceUrl} class="btn">
             Trace in SigNoz
           </ExternalLink>
-          {terminal ? (
+          {run.status === 'failed' || run.status === 'cancelled' ? (
             <button
               type="button"
               class="btn btn-primary"

@@ -112,9 +112,12 @@ export function RunPage({ runId }: { runId: string }) {
           </span>
         </div>
       ) : null}
+      <Card title="Graph" class="dag-card">
+        <DagView nodes={run.nodes} selected={selectedId} onSelect={setPicked} />
+      </Card>
       <div class="run-grid">
-        <Card title="Graph" class="dag-card">
-          <DagView nodes={run.nodes} selected={selectedId} onSelect={setPicked} />
+        <Card title="Timeline" class="timeline-card">
+          {timeline ? <TimelineView timeline={timeline} selected={selectedId} onSelect={setPicked} /> : null}
         </Card>
         <Card title="Node" class="node-card">
           {selected ? (
@@ -131,9 +134,6 @@ export function RunPage({ runId }: { runId: string }) {
           )}
         </Card>
       </div>
-      <Card title="Timeline" class="timeline-card">
-        {timeline ? <TimelineView timeline={timeline} selected={selectedId} onSelect={setPicked} /> : null}
-      </Card>
       <Card title={`Events (${live.events.length})`} class="events-card">
         <EventsTable events={live.events} />
       </Card>
