@@ -1,6 +1,8 @@
 import { apiError, FlowtraceTimeoutError, ServerError } from './errors.ts';
 import { readSse } from './sse.ts';
 import type {
+  IngestRequest,
+  IngestResult,
   ListRunsFilter,
   ReplayAccepted,
   ReplayRequest,
@@ -217,6 +219,16 @@ export class FlowtraceClient {
         new ServerError(503, { code: 'dependency_unavailable', message: 'the event stream ended' }),
       );
     }
+  }
+
+  /** Adds documents to a RAG collection (created on first use); unchanged documents are no-ops. */
+  async ingestDocuments(
+    collection: string,
+    request: IngestRequest,
+    options: RequestOptions = {},
+  ): Promise<IngestResult> {
+    const path = `/v1/collections/${enc(collection)}/documents`;
+    return (await this.#json<IngestResult>('POST', path, request, options)).body;
   }
 
   /** Resolves with the run once it is completed, failed or cancelled (following its live events). */

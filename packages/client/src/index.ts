@@ -21,6 +21,8 @@ export {
 export type {
   ApiErrorBody,
   ApiErrorCode,
+  IngestRequest,
+  IngestResult,
   ListRunsFilter,
   ReplayAccepted,
   ReplayRequest,

@@ -31,6 +31,9 @@ export type RunStep = RunSteps['steps'][number];
 export type ReplayRequest = z.input<typeof schemas.replayBodySchema>;
 export type ReplayAccepted = z.infer<typeof schemas.replayAcceptedSchema>;
 export type ApiErrorBody = z.infer<typeof schemas.errorBodySchema>;
+/** `POST /v1/collections/:name/documents` body and answer. */
+export type IngestRequest = z.input<typeof schemas.ingestBodySchema>;
+export type IngestResult = z.infer<typeof schemas.ingestResultSchema>;
 /** Every error code the API may return (`packages/workflow/src/errors/error-codes.ts`). */
 export type ApiErrorCode = ErrorCode;
 

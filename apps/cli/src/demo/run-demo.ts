@@ -1,36 +1,27 @@
+import { FlowtraceClient, type Run, type RunEvent } from '@flowtrace/client';
 import { createDatabase } from '@flowtrace/db';
 import { type LocalStack, renderSpanTree } from '@flowtrace/local-stack';
 import type { ReceivedSpan } from '@flowtrace/telemetry/receiver';
 import { DEMO_INPUT, demoWorkflow, HANDBOOK_DOCUMENTS } from './demo-workflow.ts';
 
-interface RunBody {
-  status: string;
-  traceId: string;
-  traceUrl: string;
-  sampled: boolean;
-  error: { code: string; message: string } | null;
-  usage: { modelCalls: number; inputTokens: number; outputTokens: number; costUsd: number | null };
-  nodes: { nodeId: string; type: string; status: string; attempts: number; durationMs: number | null }[];
-}
-
-async function api<T>(stack: LocalStack, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${stack.apiUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.apiKey}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await response.json()) as T & { error?: { message: string } };
-  if (!response.ok)
-    throw new Error(`${method} ${path} answered ${response.status}: ${json.error?.message ?? ''}`);
-  return json;
+/** One line per live event: `  #3  node.completed  classify (attempt 1)  120+48 tokens $0.000051`. */
+function describeEvent(event: RunEvent): string {
+  const data = (event.data ?? {}) as {
+    usage?: { inputTokens: number; outputTokens: number; costUsd: number | null };
+  };
+  const usage = data.usage && data.usage.inputTokens + data.usage.outputTokens > 0 ? data.usage : undefined;
+  return [
+    `  #${String(event.seq).padEnd(3)} ${event.type.padEnd(15)}`,
+    event.nodeId ? ` ${event.nodeId}${event.attempt ? ` (attempt ${event.attempt})` : ''}` : '',
+    usage ? `  ${usage.inputTokens}+${usage.outputTokens} tokens` : '',
+    usage?.costUsd ? ` $${usage.costUsd.toFixed(6)}` : '',
+    event.message ? `  ${event.message}` : '',
+  ].join('');
 }
 
 export interface DemoResult {
   runId: string;
-  run: RunBody;
+  run: Run;
   spans: ReceivedSpan[];
 }
 
@@ -43,27 +34,24 @@ export async function runDemo(
   crmUrl: string,
   log: (line: string) => void,
 ): Promise<DemoResult> {
+  const client = new FlowtraceClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey });
   const ragAvailable = stack.workers.some((w) => w.name.includes('rag'));
   if (ragAvailable) {
-    await api(stack, 'POST', '/v1/collections/handbook/documents', { documents: HANDBOOK_DOCUMENTS });
+    await client.ingestDocuments('handbook', { documents: HANDBOOK_DOCUMENTS });
     log(`ingested ${HANDBOOK_DOCUMENTS.length} handbook documents into the "handbook" collection`);
   }
-  const accepted = await api<{ runId: string; traceId: string }>(stack, 'POST', '/v1/runs', {
+  const accepted = await client.submitRun({
     workflow: demoWorkflow(crmUrl),
     input: DEMO_INPUT,
     idempotencyKey: `demo-${Date.now()}`,
   });
-  log(`submitted run ${accepted.runId}`);
-
-  const deadline = Date.now() + 90_000;
-  let run: RunBody;
-  for (;;) {
-    run = await api<RunBody>(stack, 'GET', `/v1/runs/${accepted.runId}`);
-    if (['completed', 'failed', 'cancelled'].includes(run.status)) break;
-    if (Date.now() > deadline)
-      throw new Error(`run ${accepted.runId} did not finish within 90 s (status ${run.status})`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  log(`submitted run ${accepted.runId}; its events, live (GET /v1/runs/:id/events/stream):`);
+  // The stream ends after the run's terminal event (it resumes by itself if the connection drops).
+  const deadline = AbortSignal.timeout(90_000);
+  for await (const event of client.streamEvents(accepted.runId, { signal: deadline }))
+    log(describeEvent(event));
+  if (deadline.aborted) throw new Error(`run ${accepted.runId} did not finish within 90 s`);
+  const run = await client.getRun(accepted.runId);
 
   let spans: ReceivedSpan[] = [];
   if (stack.receiver) {

@@ -2,6 +2,8 @@
  * The request and response schemas of the public API, for `@flowtrace/client`, which derives its types
  * from them (`z.infer`, type-only imports): what the server validates and returns is what the client types.
  */
+
+export { ingestBodySchema, ingestResultSchema } from '../routes/collection-routes.ts';
 export {
   listRunsQuerySchema,
   replayAcceptedSchema,
