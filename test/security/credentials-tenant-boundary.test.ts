@@ -73,7 +73,7 @@ describe('credentials bound to hosts and tenants', () => {
       ['received headers', received()],
       ['API response', apiText],
       ['rows', await boundary.rowsOf(runId)],
-    ]) {
+    ] as const) {
       expect(text.includes('canary-crm'), where).toBe(false);
     }
   });
