@@ -18,10 +18,13 @@ export function App() {
   const client = useMemo(
     () =>
       key
-        ? new ApiClient(key, () => {
-            storeApiKey(null);
-            setNotice('The API key was refused (revoked or unknown). Enter a valid key.');
-            setKey(null);
+        ? new ApiClient({
+            apiKey: key,
+            onUnauthorized: () => {
+              storeApiKey(null);
+              setNotice('The API key was refused (revoked or unknown). Enter a valid key.');
+              setKey(null);
+            },
           })
         : null,
     [key],

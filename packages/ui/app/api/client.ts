@@ -21,17 +21,29 @@ export class ApiError extends Error {
   }
 }
 
-/**
- * The viewer's calls to the `/v1` API, same origin, with the API key as a bearer token. A 401 calls
- * `onUnauthorized` (the key is forgotten and the sign-in form shown again).
- */
+export interface ApiClientOptions {
+  apiKey: string;
+  /** Where the API is; the page's own origin by default. */
+  baseUrl?: string;
+  /** Called on a 401: the page forgets the key and asks for one again. */
+  onUnauthorized?: () => void;
+}
+
+/** The viewer's calls to the `/v1` API, with the API key as a bearer token. */
 export class ApiClient {
   readonly #key: string;
+  readonly #baseUrl: string;
   readonly #onUnauthorized: () => void;
 
-  constructor(key: string, onUnauthorized: () => void = () => {}) {
-    this.#key = key;
-    this.#onUnauthorized = onUnauthorized;
+  constructor(options: ApiClientOptions) {
+    this.#key = options.apiKey;
+    this.#baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+    this.#onUnauthorized = options.onUnauthorized ?? (() => {});
+  }
+
+  /** The absolute (or same-origin) URL of an API path. */
+  url(path: string): string {
+    return `${this.#baseUrl}${path}`;
   }
 
   /** Authorization and any extra headers for a request (the event stream sets its own). */
@@ -40,7 +52,7 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const response = await fetch(path, {
+    const response = await fetch(this.url(path), {
       method,
       headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -41,7 +41,7 @@ export async function followEvents(options: FollowOptions): Promise<void> {
 
   while (!signal.aborted && !ended) {
     try {
-      const response = await fetch(`/v1/runs/${encodeURIComponent(runId)}/events/stream`, {
+      const response = await fetch(client.url(`/v1/runs/${encodeURIComponent(runId)}/events/stream`), {
         headers: client.headers({
           accept: 'text/event-stream',
           ...(last > 0 ? { 'last-event-id': String(last) } : {}),

@@ -17,7 +17,7 @@ export function SignInPage(props: { onSignedIn: (key: string) => void; notice?: 
     setChecking(true);
     setError(null);
     try {
-      await new ApiClient(trimmed).listRuns({}, null);
+      await new ApiClient({ apiKey: trimmed }).listRuns({}, null);
       props.onSignedIn(trimmed);
     } catch (caught) {
       if (caught instanceof ApiError && caught.status === 401)
