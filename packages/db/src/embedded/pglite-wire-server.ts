@@ -14,6 +14,15 @@ const BATCH_END = new Set(['S', 'Q', 'H']);
  * local stack). Messages are grouped per connection into batches ending at Sync or Query, and batches run
  * one at a time with transaction affinity (see `BatchQueue`). Clients must not use named prepared
  * statements (postgres.js: `prepare: false`), since all of them share one backend session.
+ *
+ * Why not `PGLiteSocketServer` from `@electric-sql/pglite-socket` (0.2.17, for PGlite 0.5.14): it queues
+ * each protocol message on its own and keeps the backend for one connection only inside an explicit
+ * transaction, so the Parse/Bind/Execute messages of concurrent connections interleave on the shared
+ * unnamed statement. Against it, every test in `embedded-postgres.test.ts` fails (two postgres.js pools:
+ * "bind message supplies 0 parameters, but prepared statement "" requires 2", "portal does not exist"),
+ * while the local stack runs five processes with a pool each. Batching up to Sync, simple Query or Flush
+ * is what keeps them apart; the message framing around it is the ~100 lines below. The package would
+ * also pull in PGlite extensions we do not use (age, pg_ivm, pgtap, …) as required peers.
  */
 export class PgliteWireServer {
   readonly #db: PGlite;
