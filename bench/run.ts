@@ -17,9 +17,10 @@ import { dispatchLatency } from './scenarios/s4-dispatch-latency.ts';
 import { collectorDown } from './scenarios/s5-collector-down.ts';
 import { scaling } from './scenarios/s6-scaling.ts';
 import { completeness } from './scenarios/s7-completeness.ts';
+import { eventStreams } from './scenarios/s8-event-streams.ts';
 
 /**
- * `npm run bench`: what tracing and orchestration cost, side by side with raw BullMQ. Runs the seven
+ * `npm run bench`: what tracing and orchestration cost, side by side with raw BullMQ. Runs the eight
  * scenarios on this machine (real API and worker processes, real Redis and Postgres, a receiver process
  * for OTLP), prints the table, writes `bench/results/latest.json` and regenerates the results section of
  * `docs/benchmarks.md`.
@@ -150,6 +151,13 @@ const scenarios: { id: string; name: string; run: () => Promise<void> }[] = [
     name: 'horizontal scaling',
     run: async () => {
       results.s6 = await scaling(ctx);
+    },
+  },
+  {
+    id: '8',
+    name: 'live event streams',
+    run: async () => {
+      results.s8 = await eventStreams(ctx);
     },
   },
 ];

@@ -11,6 +11,8 @@ export interface BenchPlan {
   dispatch: { chainRuns: number; perSecond: number; fanRuns: number; fanWidth: number };
   collectorDown: { chainRuns: number; reps: number };
   scaling: { workers: number[]; chainRuns: number; reps: number };
+  /** Scenario 8: Server-Sent Event readers on one API process, on one run and spread over `manyRuns`. */
+  streams: { subscribers: number; manyRuns: number; chainLength: number };
   /** Worker concurrency (WORKER_CONCURRENCY), also the raw baseline's Worker concurrency. */
   concurrency: number;
 }
@@ -23,6 +25,7 @@ export const FULL_PLAN: BenchPlan = {
   dispatch: { chainRuns: 40, perSecond: 4, fanRuns: 10, fanWidth: 8 },
   collectorDown: { chainRuns: 150, reps: 3 },
   scaling: { workers: [1, 2, 4], chainRuns: 100, reps: 3 },
+  streams: { subscribers: 500, manyRuns: 50, chainLength: 10 },
   concurrency: 16,
 };
 
@@ -34,5 +37,6 @@ export const SMOKE_PLAN: BenchPlan = {
   dispatch: { chainRuns: 4, perSecond: 10, fanRuns: 2, fanWidth: 4 },
   collectorDown: { chainRuns: 4, reps: 1 },
   scaling: { workers: [1, 2], chainRuns: 4, reps: 1 },
+  streams: { subscribers: 6, manyRuns: 3, chainLength: 3 },
   concurrency: 16,
 };

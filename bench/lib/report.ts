@@ -5,6 +5,7 @@ import type { DispatchLatencyResult } from '../scenarios/s4-dispatch-latency.ts'
 import type { CollectorDownResult } from '../scenarios/s5-collector-down.ts';
 import type { ScalingResult } from '../scenarios/s6-scaling.ts';
 import type { CompletenessResult } from '../scenarios/s7-completeness.ts';
+import type { EventStreamsResult } from '../scenarios/s8-event-streams.ts';
 import type { MachineInfo } from './machine.ts';
 import { ratio } from './stats.ts';
 
@@ -22,6 +23,7 @@ export interface BenchResults {
   s5?: CollectorDownResult;
   s6?: ScalingResult;
   s7?: CompletenessResult;
+  s8?: EventStreamsResult;
   targets: TargetCheck[];
   errors: { scenario: string; error: string }[];
 }
@@ -337,6 +339,36 @@ export function renderTable(r: BenchResults): string {
       '7',
       'All spans received ÷ processed by the SDKs',
       `${fix(c.sdk.receivedRatio, 3)} (${int(c.sdk.received)} / ${int(c.sdk.processed)})`,
+      '',
+      '',
+    ]);
+  }
+  for (const p of r.s8?.phases ?? []) {
+    rows.push([
+      '8',
+      `SSE, ${p.label} (${p.eventsPerRun} events per run): events delivered`,
+      `${int(p.delivered)} of ${int(p.expected)} in ${fix(p.seconds, 1)} s`,
+      '',
+      '',
+    ]);
+    rows.push([
+      '8',
+      `SSE, ${p.label}: API CPU (same runs without readers)`,
+      `${int(p.apiCpuMs)} ms (${int(p.baselineApiCpuMs)} ms); ${fix(p.apiCpuUsPerDelivery, 1)} µs per event delivered`,
+      '',
+      '',
+    ]);
+    rows.push([
+      '8',
+      `SSE, ${p.label}: Postgres CPU (without readers)`,
+      `${int(p.postgresCpuMs)} ms (${int(p.baselinePostgresCpuMs)} ms)`,
+      '',
+      '',
+    ]);
+    rows.push([
+      '8',
+      `SSE, ${p.label}: event created → received (p50 / p99)`,
+      `${ms(p.latencyMs.p50)} / ${ms(p.latencyMs.p99)}`,
       '',
       '',
     ]);

@@ -47,6 +47,14 @@ export function sanityProblems(r: BenchResults, only: Set<string> | undefined): 
       (r.s6?.points.length ?? 0) > 0 && r.s6?.points.every((p) => positive(p.nodesPerSecond)) === true,
       's6: no scaling points',
     );
+  if (wanted('8')) {
+    check((r.s8?.phases.length ?? 0) === 2, 's8: missing phases');
+    for (const p of r.s8?.phases ?? [])
+      check(
+        p.delivered === p.expected && p.expected > 0,
+        `s8 ${p.label}: ${p.delivered} of ${p.expected} events delivered`,
+      );
+  }
   if (wanted('7') && (wanted('2') || wanted('4') || wanted('6'))) {
     check((r.s7?.runs ?? 0) > 0 && (r.s7?.requiredReceived ?? 0) > 0, 's7: no traced runs received');
   }
