@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FlowtraceClient, type Run, type SubmitRunRequest } from '@flowtrace/client';
 import { startTargetServer } from '@flowtrace/executors/testing';
 import { startLocalStack } from '@flowtrace/local-stack';
 import { buildRunViewer, launchChromium } from '@flowtrace/ui/testing';
@@ -47,41 +48,25 @@ const stack = await startLocalStack({
   onProgress: log,
 });
 
-async function api<T>(method: string, route: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${stack.apiUrl}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.apiKey}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await response.json()) as T & { error?: { message: string } };
-  if (!response.ok) throw new Error(`${method} ${route} answered ${response.status}: ${json.error?.message}`);
-  return json;
-}
+const client = new FlowtraceClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey });
 
-interface RunBody {
-  status: string;
-  nodes: { nodeId: string; status: string }[];
-}
-
-async function waitFor(runId: string, done: (run: RunBody) => boolean): Promise<RunBody> {
+async function waitFor(runId: string, done: (run: Run) => boolean): Promise<Run> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const run = await api<RunBody>('GET', `/v1/runs/${runId}`);
+    const run = await client.getRun(runId);
     if (done(run)) return run;
     if (Date.now() > deadline) throw new Error(`run ${runId} is still ${run.status}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
-const ended = (run: RunBody) => ['completed', 'failed', 'cancelled'].includes(run.status);
-const start = (workflow: unknown, input: unknown) =>
-  api<{ runId: string }>('POST', '/v1/runs', { workflow, input }).then((r) => r.runId);
+const ended = (run: Run) => ['completed', 'failed', 'cancelled'].includes(run.status);
+const exporting = (run: Run) => run.nodes.some((n) => n.nodeId === 'export' && n.status === 'running');
+const start = async (workflow: SubmitRunRequest['workflow'], input: unknown) =>
+  (await client.submitRun({ workflow, input })).runId;
 
 try {
   if (stack.workers.some((w) => w.name.includes('rag'))) {
-    await api('POST', '/v1/collections/handbook/documents', { documents: HANDBOOK_DOCUMENTS });
+    await client.ingestDocuments('handbook', { documents: HANDBOOK_DOCUMENTS });
   }
   const support = demoWorkflow(crm.url);
   const notifying = {
@@ -129,13 +114,13 @@ try {
   const failed = await start(notifying, DEMO_INPUT);
   await waitFor(failed, ended);
   notifyHealthy = true;
-  const replay = await api<{ runId: string }>('POST', `/v1/runs/${failed}/replay`, {});
+  const replay = await client.replayRun(failed);
   await waitFor(replay.runId, ended);
   const cancelled = await start(digest, { topic: 'weekly incidents' });
-  await waitFor(cancelled, (run) => run.nodes.some((n) => n.nodeId === 'export' && n.status === 'running'));
-  await api('POST', `/v1/runs/${cancelled}/cancel`);
+  await waitFor(cancelled, exporting);
+  await client.cancelRun(cancelled);
   const running = await start(digest, { topic: 'open tickets' });
-  await waitFor(running, (run) => run.nodes.some((n) => n.nodeId === 'export' && n.status === 'running'));
+  await waitFor(running, exporting);
 
   log('taking the screenshots');
   await mkdir(OUT, { recursive: true });

@@ -1,10 +1,10 @@
+import { FlowtraceClient } from '@flowtrace/client';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { startTargetServer, type TargetServer } from '@flowtrace/executors/testing';
 import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
 import { buildRunViewer, type HeadlessChromium, launchChromium } from '@flowtrace/ui/testing';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stackClient } from '../support/stack-client.ts';
 
 const SIGNOZ_URL = 'http://signoz.example.test:8080';
 /** Generous bounds for the page to reflect a change: the fleet and the browser share two CPU cores. */
@@ -22,7 +22,7 @@ describe('run viewer in a browser', () => {
   let target: TargetServer;
   let stack: LocalStack;
   let chromium: HeadlessChromium;
-  let client: ReturnType<typeof stackClient>;
+  let client: FlowtraceClient;
   let releaseOrder: () => void = () => {};
   let notifyHealthy = false;
 
@@ -52,7 +52,7 @@ describe('run viewer in a browser', () => {
         FLOWTRACE_CONNECTOR_ALLOWED_HOSTS: '127.0.0.1',
       },
     });
-    client = stackClient(stack);
+    client = new FlowtraceClient({ baseUrl: stack.apiUrl, apiKey: stack.apiKey });
     chromium = await launchChromium();
   }, 180_000);
 
@@ -116,12 +116,10 @@ describe('run viewer in a browser', () => {
     await page.click('button[type="submit"]');
     await page.getByText('No runs yet.').waitFor(SEE);
 
-    const submitted = await client.api('POST', '/v1/runs', {
+    const { runId } = await client.submitRun({
       workflow: workflow(),
       input: { ticket: 'Where is my order?', orderId: 'o-77' },
     });
-    expect(submitted.status).toBe(202);
-    const runId = submitted.body.runId as string;
 
     // The list picks the run up on its own, and links to its page.
     const row = page.locator(`tr[data-run-id="${runId}"]`);
@@ -155,7 +153,7 @@ describe('run viewer in a browser', () => {
       .toBeGreaterThanOrEqual(1);
     expect(await page.locator('.timeline-row[data-node-id="notify"] [data-kind="failed"]').count()).toBe(1);
     expect(await page.locator('[data-event-type="node.retried"]').count()).toBe(1);
-    const run = (await client.api('GET', `/v1/runs/${runId}`)).body;
+    const run = await client.getRun(runId);
     expect(await page.getByRole('link', { name: /Trace in SigNoz/ }).getAttribute('href')).toBe(
       `${SIGNOZ_URL}/trace/${run.traceId}`,
     );
