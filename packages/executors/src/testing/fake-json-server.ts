@@ -39,6 +39,11 @@ export type FakeHandler = (
 export abstract class FakeJsonServer {
   /** Every request received, oldest first. */
   readonly requests: RecordedRequest[] = [];
+  /**
+   * Requests whose answer was written out in full, in the order they finished: what a provider bills
+   * (a request held with `delayMs` whose client went away is received but never answered).
+   */
+  readonly answered: RecordedRequest[] = [];
   readonly #queue: FakeHandler[] = [];
   #handler: FakeHandler | undefined;
   #server: Server | undefined;
@@ -97,6 +102,7 @@ export abstract class FakeJsonServer {
   /** Forgets recorded requests, scripted answers and the handler. */
   reset(): void {
     this.requests.length = 0;
+    this.answered.length = 0;
     this.#queue.length = 0;
     this.#handler = undefined;
   }
@@ -133,7 +139,9 @@ export abstract class FakeJsonServer {
         'content-type': isText ? 'text/plain' : 'application/json',
         ...response.headers,
       });
-      res.end(payload);
+      res.end(payload, () => {
+        this.answered.push(recorded);
+      });
     } catch (error) {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: `fake server failure: ${(error as Error).message}` } }));
