@@ -1,6 +1,7 @@
 import { ApiKeyStore } from '@flowtrace/api';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { NO_LIMITS, TenantLimitsStore } from '@flowtrace/engine';
+import { countersAndRows } from '@flowtrace/engine/testing';
 import {
   FakeOpenAiServer,
   type RecordedRequest,
@@ -10,7 +11,6 @@ import {
 import { type LocalStack, type ManagedProcess, startLocalStack } from '@flowtrace/local-stack';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countersAndRows } from '../../packages/engine/src/governance/test-tenant.ts';
 import { toolCallingScript } from '../support/openai-tool-script.ts';
 import { FAST_RECOVERY_ENV, must, stackClient, waitUntil } from '../support/stack-client.ts';
 

@@ -5,10 +5,10 @@ import { promisify } from 'node:util';
 import { ApiKeyStore } from '@flowtrace/api';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { NO_LIMITS, type TenantLimits, TenantLimitsStore } from '@flowtrace/engine';
+import { countersAndRows } from '@flowtrace/engine/testing';
 import { FakeOpenAiServer, type RecordedRequest } from '@flowtrace/executors/testing';
 import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countersAndRows } from '../../packages/engine/src/governance/test-tenant.ts';
 import { waitUntil } from '../support/stack-client.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -3,9 +3,9 @@ import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import type { ModelCallEstimate, ModelCallRecord } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countersAndRows, createTenantWithRun } from '../testing/tenant-ledger.ts';
 import { type CallSlot, SpendLedger } from './spend-ledger.ts';
 import { NO_LIMITS } from './tenant-limits.ts';
-import { countersAndRows, createTenantWithRun } from './test-tenant.ts';
 
 const correlation = { traceId: 'c'.repeat(32), spanId: 'd'.repeat(16) };
 
@@ -59,7 +59,8 @@ describe('SpendLedger', () => {
     await ledger.record(slot(tenantId, runId, 1), call(0.5), false);
     // A repeated write of the same call (a retried statement, a redelivered write) changes nothing.
     await ledger.record(slot(tenantId, runId, 1), call(0.5), false);
-    const rows = await db.handle.sql`select call_index, status from model_cost_logs where run_id = ${runId} order by 1`;
+    const rows = await db.handle
+      .sql`select call_index, status from model_cost_logs where run_id = ${runId} order by 1`;
     expect(rows.map((r) => `${r.call_index}:${r.status}`)).toEqual(['0:settled', '1:settled']);
     expect(await countersAndRows(db.handle.sql, tenantId)).toEqual({
       counterSpend: 0.75,

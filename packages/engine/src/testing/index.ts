@@ -1,0 +1,1 @@
+export { countersAndRows, createTenantWithRun } from './tenant-ledger.ts';
