@@ -19,7 +19,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { ApiKeyStore } from './auth/api-key-store.ts';
 import { bearerAuth } from './auth/authenticate.ts';
 import { clientErrorHandler } from './http/client-error.ts';
-import { registerErrorHandling } from './http/error-handler.ts';
+import { frameworkErrorHandler, registerErrorHandling } from './http/error-handler.ts';
 import { registerRequestGuard } from './http/request-guard.ts';
 import { collectionRoutes, type IngestDocuments } from './routes/collection-routes.ts';
 import { HEALTH_PATHS, healthRoutes, type ReadinessCheck } from './routes/health-routes.ts';
@@ -76,6 +76,8 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
     http: { maxHeaderSize },
     // Errors Node's HTTP parser raises before routing (431, malformed headers) in the API's error format.
     clientErrorHandler: clientErrorHandler({ maxHeaderSize, logger: deps.logger as FastifyBaseLogger }),
+    // And those Fastify's router raises before any hook (malformed percent-encoding, overlong parameters).
+    frameworkErrors: frameworkErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -1,5 +1,5 @@
 import { ERROR_CODES, type ErrorCode, isFlowtraceError } from '@flowtrace/workflow';
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
 export function sendError(
@@ -18,6 +18,53 @@ function describeValidation(error: FastifyError): string {
     return `${context}${where ? `.${where}` : ''}: ${issue.message}`;
   });
   return issues.length > 0 ? issues.join('; ') : error.message;
+}
+
+/**
+ * Fastify's `frameworkErrors`: errors its router raises before any hook or handler runs (a URL whose
+ * percent-encoding is not UTF-8, a path parameter past `maxParamLength`), in the API's error format.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  switch (error.code) {
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      sendError(
+        reply,
+        'uri_too_long',
+        'a path segment of the URL is longer than 100 characters; ids are UUIDs',
+      );
+      return;
+    case 'FST_ERR_BAD_URL':
+      sendError(
+        reply,
+        'invalid_request',
+        'the URL is not valid: a % must start a percent-encoded UTF-8 byte (two hex digits, as in %C3%A9)',
+      );
+      return;
+    default:
+      sendError(reply, codeForClientStatus(error.statusCode ?? 400), error.message);
+  }
+}
+
+/** The catalogue code for a client-error status from Fastify or Node; `invalid_request` (400) for the rest. */
+export function codeForClientStatus(status: number): ErrorCode {
+  switch (status) {
+    case 404:
+      return 'not_found';
+    case 408:
+      return 'request_timeout';
+    case 413:
+      return 'payload_too_large';
+    case 415:
+      return 'unsupported_media_type';
+    case 431:
+      return 'headers_too_large';
+    default:
+      return 'invalid_request';
+  }
 }
 
 /**
@@ -57,8 +104,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
         break;
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      const code: ErrorCode = error.statusCode === 404 ? 'not_found' : 'invalid_request';
-      return reply.code(error.statusCode).send({ error: { code, message: error.message } });
+      // Fastify's other client errors (bad URL, bad content length, …): a catalogue code and its status.
+      return sendError(reply, codeForClientStatus(error.statusCode), error.message);
     }
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 'internal_error', 'internal error; the request was not applied');

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   nesting_too_deep: 400,
   invalid_character: 400,
   headers_too_large: 431,
+  uri_too_long: 414,
   request_timeout: 408,
   idempotency_conflict: 409,
   run_not_cancellable: 409,
