@@ -16,7 +16,9 @@ function describeEvent(event: RunEvent): string {
     usage ? `  ${usage.inputTokens}+${usage.outputTokens} tokens` : '',
     usage?.costUsd ? ` $${usage.costUsd.toFixed(6)}` : '',
     event.message ? `  ${event.message}` : '',
-  ].join('');
+  ]
+    .join('')
+    .trimEnd();
 }
 
 export interface DemoResult {
