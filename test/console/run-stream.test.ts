@@ -254,4 +254,20 @@ describe('live run events over Server-Sent Events', () => {
     expect(reads).toBeLessThanOrEqual(1 + expected.length);
     await waitUntil(() => fleet.events.stats().subscribers === 0, 'every reader gone');
   });
+  // Last: it closes the server.
+  it('ends open streams when the server closes, so that shutdown does not wait for them', async () => {
+    const open = gate('close');
+    const { runId } = await client.submitRun({ workflow: chain, input: { gate: 'close' } });
+    const response = await stream(runId);
+    let text = '';
+    const reading = readRaw(response, (sofar) => {
+      text = sofar;
+      return false;
+    });
+    await waitUntil(() => text.includes('id: 3\n'), 'the events so far');
+    await fleet.app.close();
+    expect(parseFrames(await reading).map((f) => f.id)).toEqual([1, 2, 3]);
+    expect(fleet.events.stats().subscribers).toBe(0);
+    open();
+  });
 });
