@@ -1,11 +1,14 @@
 import path from 'node:path';
+import {
+  COPY_SUFFIX,
+  copyTitle,
+  type DashboardApiChoice,
+  loadDefinitions,
+  provision,
+  SignozClient,
+} from '@flowtrace/signoz';
 import { METRICS } from '@flowtrace/telemetry';
 import { afterEach, describe, expect, it } from 'vitest';
-import { COPY_SUFFIX, copyTitle } from '../../apps/cli/src/signoz/dashboards-v2.ts';
-import { loadDefinitions } from '../../apps/cli/src/signoz/load-definitions.ts';
-import { provision } from '../../apps/cli/src/signoz/provision.ts';
-import { SignozClient } from '../../apps/cli/src/signoz/signoz-client.ts';
-import type { DashboardApiChoice } from '../../apps/cli/src/signoz/signoz-version.ts';
 import { type FakeSignoz, type FakeSignozOptions, isV2, startFakeSignoz, titleOf } from './fake-signoz.ts';
 
 /**

@@ -1,13 +1,18 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import {
+  type AlertRule,
+  alertProblems,
+  alertRuleSchema,
+  type Dashboard,
+  dashboardProblems,
+  dashboardSchema,
+  loadDefinitions,
+  parseFilterExpression,
+} from '@flowtrace/signoz';
 import { METRICS, type MetricSpec } from '@flowtrace/telemetry';
 import { describe, expect, it } from 'vitest';
-import { type AlertRule, alertRuleSchema } from '../../apps/cli/src/signoz/alert-schema.ts';
-import { type Dashboard, dashboardSchema } from '../../apps/cli/src/signoz/dashboard-schema.ts';
-import { parseFilterExpression } from '../../apps/cli/src/signoz/filter-expression.ts';
-import { loadDefinitions } from '../../apps/cli/src/signoz/load-definitions.ts';
-import { alertProblems, dashboardProblems } from '../../apps/cli/src/signoz/references.ts';
 
 /**
  * The dashboards and alert rules under signoz/ are valid import JSON and reference only what the fleet

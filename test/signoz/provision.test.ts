@@ -4,11 +4,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { loadDefinitions, provision, SignozClient } from '@flowtrace/signoz';
 import { METRICS } from '@flowtrace/telemetry';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadDefinitions } from '../../apps/cli/src/signoz/load-definitions.ts';
-import { provision } from '../../apps/cli/src/signoz/provision.ts';
-import { SignozClient } from '../../apps/cli/src/signoz/signoz-client.ts';
 import { type FakeSignoz, isV2, startFakeSignoz, titleOf } from './fake-signoz.ts';
 
 /**

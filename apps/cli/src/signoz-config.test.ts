@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSignozConfig } from './config.ts';
+import { parseSignozConfig } from './signoz-config.ts';
 
 describe('parseSignozConfig', () => {
   it('needs the URL and the API key to provision, and trims a trailing slash', () => {

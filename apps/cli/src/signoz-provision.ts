@@ -1,10 +1,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { type ItemResult, loadDefinitions, provision, SignozClient } from '@flowtrace/signoz';
 import { METRICS } from '@flowtrace/telemetry';
-import { parseSignozConfig } from './signoz/config.ts';
-import { loadDefinitions } from './signoz/load-definitions.ts';
-import { type ItemResult, provision } from './signoz/provision.ts';
-import { SignozClient } from './signoz/signoz-client.ts';
+import { parseSignozConfig } from './signoz-config.ts';
 
 /**
  * `npm run signoz:provision [-- --dry-run] [--only dashboards|alerts] [--dir <signoz dir>]`: creates or
