@@ -7,13 +7,16 @@
 # TypeScript runs as-is through Node's type stripping: there is no build step. The minor version
 # matches the `node` devDependency that development and CI run on.
 
-# The run viewer (packages/ui) is a static bundle: Vite builds it in this stage and only its output is
-# copied into the image below, so the build tools never ship. Its tsconfig extends the base one.
+# The run viewer (packages/ui) is a static bundle: Vite builds it in this stage (with @flowtrace/client,
+# which it bundles) and only its output is copied into the image below, so the build tools never ship.
+# Its tsconfig extends the base one.
 FROM node:24.21-bookworm-slim AS ui
 WORKDIR /build
 COPY package.json package-lock.json tsconfig.base.json ./
+COPY packages/client/package.json packages/client/
 COPY packages/ui/package.json packages/ui/
 RUN npm ci --workspace @flowtrace/ui --include-workspace-root=false --ignore-scripts --no-audit --no-fund
+COPY packages/client ./packages/client
 COPY packages/ui ./packages/ui
 RUN npm run build -w @flowtrace/ui
 
@@ -33,10 +36,12 @@ COPY apps/api/package.json apps/api/
 COPY apps/cli/package.json apps/cli/
 COPY apps/worker/package.json apps/worker/
 COPY packages/api/package.json packages/api/
+COPY packages/client/package.json packages/client/
 COPY packages/db/package.json packages/db/
 COPY packages/engine/package.json packages/engine/
 COPY packages/executors/package.json packages/executors/
 COPY packages/local-stack/package.json packages/local-stack/
+COPY packages/signoz/package.json packages/signoz/
 COPY packages/telemetry/package.json packages/telemetry/
 COPY packages/ui/package.json packages/ui/
 COPY packages/workflow/package.json packages/workflow/
@@ -47,7 +52,8 @@ COPY packages/workflow/package.json packages/workflow/
 # dependency needs its install script (msgpackr-extract, used by BullMQ, falls back to JavaScript).
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
-# Sources, and the migrations that `migrate.ts` applies (packages/db resolves them as /app/drizzle).
+# Sources, and the migrations that `migrate.ts` applies (packages/db finds them beside the workspace root's
+# package.json: /app/drizzle).
 COPY drizzle ./drizzle
 COPY packages ./packages
 COPY apps ./apps

@@ -7,8 +7,9 @@ export {
 } from './client.ts';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
 export { ensureDatabase, hasPgvector } from './ensure-database.ts';
-export { MIGRATIONS, type MigrationSet, migrateDatabase } from './migrate.ts';
+export { migrateDatabase } from './migrate.ts';
 export { type MigrateAllResult, migrateAll } from './migrate-all.ts';
+export { type MigrationSet, migrationsFolder } from './migrations-folder.ts';
 export {
   agentTraceHistory,
   apiKeys,

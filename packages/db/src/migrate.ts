@@ -1,15 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-
-/** The repository's migration folders (drizzle-kit output). */
-export const MIGRATIONS = {
-  core: fileURLToPath(new URL('../../../drizzle/core', import.meta.url)),
-  vector: fileURLToPath(new URL('../../../drizzle/vector', import.meta.url)),
-} as const;
-
-export type MigrationSet = keyof typeof MIGRATIONS;
+import { type MigrationSet, migrationsFolder } from './migrations-folder.ts';
 
 /**
  * Applies a migration set. Core and vector migrations keep separate journals, so the vector store may live
@@ -22,7 +14,7 @@ export async function migrateDatabase(url: string, set: MigrationSet = 'core'): 
     // One migrator at a time per database, so that several processes starting together do not race.
     await sql`select pg_advisory_lock(hashtext(${`flowtrace-migrate-${set}`}))`;
     await migrate(drizzle(sql), {
-      migrationsFolder: MIGRATIONS[set],
+      migrationsFolder: migrationsFolder(set),
       migrationsTable: set === 'core' ? '__drizzle_migrations' : '__drizzle_migrations_vector',
       migrationsSchema: 'drizzle',
     });

@@ -3,7 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
 import { createDatabase, type DatabaseHandle } from '../client.ts';
-import { MIGRATIONS, migrateDatabase } from '../migrate.ts';
+import { migrateDatabase } from '../migrate.ts';
+import { migrationsFolder } from '../migrations-folder.ts';
 
 export interface TestDatabase {
   readonly url: string;
@@ -25,7 +26,7 @@ function withDatabase(url: string, name: string): string {
 
 async function migrationsHash(): Promise<string> {
   const hash = createHash('sha256');
-  const dir = MIGRATIONS.core;
+  const dir = migrationsFolder('core');
   for (const file of (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort()) {
     hash.update(file).update(await readFile(path.join(dir, file)));
   }
