@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'preact/hooks';
-import { ApiClient } from './api/client.ts';
+import { ViewerApi } from './api/client.ts';
 import { ApiContext } from './components/api-context.ts';
 import { AppShell } from './components/app-shell.tsx';
 import { Link } from './components/common.tsx';
@@ -18,7 +18,7 @@ export function App() {
   const client = useMemo(
     () =>
       key
-        ? new ApiClient({
+        ? new ViewerApi({
             apiKey: key,
             onUnauthorized: () => {
               storeApiKey(null);

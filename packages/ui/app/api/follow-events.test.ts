@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FlowtraceApiError } from '@flowtrace/client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiClient, ApiError } from './client.ts';
+import { ViewerApi } from './client.ts';
 import { type FollowState, followEvents } from './follow-events.ts';
 import type { RunEvent } from './types.ts';
 
@@ -49,13 +50,13 @@ afterEach(async () => {
 async function follow(url: string, options: { pollMs?: number; onUnauthorized?: () => void } = {}) {
   const events: RunEvent[] = [];
   const states: FollowState[] = [];
-  const client = new ApiClient({
+  const api = new ViewerApi({
     apiKey: 'ft_test',
     baseUrl: url,
     ...(options.onUnauthorized ? { onUnauthorized: options.onUnauthorized } : {}),
   });
   await followEvents({
-    client,
+    api,
     runId: RUN,
     after: 0,
     signal: AbortSignal.timeout(20_000),
@@ -118,8 +119,8 @@ describe('followEvents', () => {
     server = api.server;
     let refused = 0;
     const failure = await follow(api.url, { onUnauthorized: () => (refused += 1) }).catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(ApiError);
-    expect((failure as ApiError).code).toBe('unauthorized');
+    expect(failure).toBeInstanceOf(FlowtraceApiError);
+    expect((failure as FlowtraceApiError).code).toBe('unauthorized');
     expect(refused).toBe(1);
     expect(api.requests).toHaveLength(1);
   });

@@ -1,11 +1,12 @@
+import { apiError, FlowtraceApiError } from '@flowtrace/client';
 import { SseParser } from '../lib/sse-parser.ts';
-import { type ApiClient, ApiError } from './client.ts';
+import type { ViewerApi } from './client.ts';
 import { eventSeq, type RunEvent } from './types.ts';
 
 export type FollowState = 'live' | 'reconnecting' | 'polling' | 'ended';
 
 export interface FollowOptions {
-  client: ApiClient;
+  api: ViewerApi;
   runId: string;
   /** The last event already shown; the stream resumes after it. */
   after: number;
@@ -27,7 +28,7 @@ const STREAMLESS_STATUSES = new Set([404, 405, 501, 503]);
  * Events at or before the last one seen are dropped, so a resumed stream never repeats one.
  */
 export async function followEvents(options: FollowOptions): Promise<void> {
-  const { client, runId, signal } = options;
+  const { api, runId, signal } = options;
   let last = options.after;
   let ended = false;
   let backoffMs = 500;
@@ -41,8 +42,8 @@ export async function followEvents(options: FollowOptions): Promise<void> {
 
   while (!signal.aborted && !ended) {
     try {
-      const response = await fetch(client.url(`/v1/runs/${encodeURIComponent(runId)}/events/stream`), {
-        headers: client.headers({
+      const response = await api.fetch(api.url(`/v1/runs/${encodeURIComponent(runId)}/events/stream`), {
+        headers: api.headers({
           accept: 'text/event-stream',
           ...(last > 0 ? { 'last-event-id': String(last) } : {}),
         }),
@@ -60,7 +61,9 @@ export async function followEvents(options: FollowOptions): Promise<void> {
         );
         break;
       }
-      if (!response.ok || !response.body) await client.read(response);
+      if (!response.ok || !response.body) {
+        throw apiError(response.status, await response.json().catch(() => null));
+      }
       options.onState('live');
       backoffMs = 500;
       const parser = new SseParser();
@@ -79,8 +82,14 @@ export async function followEvents(options: FollowOptions): Promise<void> {
     } catch (error) {
       if (signal.aborted) return;
       // A client error other than a timeout will not heal by reconnecting (a revoked key, for one).
-      if (error instanceof ApiError && error.status < 500 && error.status !== 408 && error.status !== 429)
+      if (
+        error instanceof FlowtraceApiError &&
+        error.status < 500 &&
+        error.status !== 408 &&
+        error.status !== 429
+      ) {
         throw error;
+      }
     }
     if (ended || signal.aborted) break;
     options.onState('reconnecting');
@@ -99,12 +108,16 @@ async function poll(
   options.onState('polling');
   while (!options.signal.aborted && !ended()) {
     try {
-      const page = await options.client.listEvents(options.runId, last(), options.signal);
+      const page = await options.api.client.listEvents(
+        options.runId,
+        { after: last(), limit: 1000 },
+        { signal: options.signal },
+      );
       for (const event of page.events) deliver(event);
       if (page.nextAfter !== null) continue;
     } catch (error) {
       if (options.signal.aborted) return;
-      if (error instanceof ApiError && error.status < 500 && error.status !== 429) throw error;
+      if (error instanceof FlowtraceApiError && error.status < 500 && error.status !== 429) throw error;
     }
     await sleep(options.pollMs ?? 1_000, options.signal);
   }

@@ -1,11 +1,11 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { ApiClient } from '../api/client.ts';
+import type { ViewerApi } from '../api/client.ts';
 
-export const ApiContext = createContext<ApiClient | null>(null);
+export const ApiContext = createContext<ViewerApi | null>(null);
 
 /** The signed-in API client; pages render only inside the provider. */
-export function useApi(): ApiClient {
+export function useApi(): ViewerApi {
   const client = useContext(ApiContext);
   if (!client) throw new Error('useApi outside ApiContext');
   return client;

@@ -19,6 +19,8 @@ const base: RunDetail = {
   error: null,
   idempotencyKey: null,
   sampled: true,
+  replayOf: null,
+  replays: [],
   nodes: [
     {
       nodeId: 'a',
@@ -33,6 +35,10 @@ const base: RunDetail = {
       finishedAt: null,
       durationMs: null,
       spanId: null,
+      dependsOn: [],
+      usage: { inputTokens: 0, outputTokens: 0, costUsd: null },
+      reused: false,
+      input: null,
     },
   ],
 };

@@ -1,10 +1,4 @@
-import {
-  type NodeStatus,
-  type RunDetail,
-  type RunEvent,
-  type RunStatus,
-  TERMINAL_RUN_STATUSES,
-} from '../api/types.ts';
+import { type RunDetail, type RunEvent, type RunStatus, TERMINAL_RUN_STATUSES } from '../api/types.ts';
 
 const RUN_STATUS_BY_EVENT: Record<string, RunStatus> = {
   'run.started': 'running',
@@ -13,7 +7,7 @@ const RUN_STATUS_BY_EVENT: Record<string, RunStatus> = {
   'run.cancelled': 'cancelled',
 };
 
-const NODE_STATUS_BY_EVENT: Record<string, NodeStatus> = {
+const NODE_STATUS_BY_EVENT: Record<string, string> = {
   'node.started': 'running',
   'node.completed': 'completed',
   'node.failed': 'failed',

@@ -19,6 +19,10 @@ function node(nodeId: string, fields: Partial<RunNode>): RunNode {
     finishedAt: null,
     durationMs: null,
     spanId: null,
+    dependsOn: [],
+    usage: { inputTokens: 0, outputTokens: 0, costUsd: null },
+    reused: false,
+    input: null,
     ...fields,
   };
 }
@@ -41,6 +45,8 @@ function run(nodes: RunNode[], finishedAt: string | null = null): RunDetail {
     error: null,
     idempotencyKey: null,
     sampled: true,
+    replayOf: null,
+    replays: [],
     nodes,
   };
 }

@@ -1,5 +1,6 @@
+import type { ListRunsFilter } from '@flowtrace/client';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import type { RunFilters, RunSummary } from '../api/types.ts';
+import type { RunFilters, RunStatus, RunSummary } from '../api/types.ts';
 import { useApi } from '../components/api-context.ts';
 import { Card, ErrorNotice, ExternalLink, Link, StatusBadge } from '../components/common.tsx';
 import {
@@ -23,6 +24,17 @@ function filtersOf(search: URLSearchParams): RunFilters {
     if (value) filters[name] = value;
   }
   return filters;
+}
+
+/** The list request for the filters in the address; an unknown status gets the API's 400 and its message. */
+function listFilter(filters: RunFilters, cursor?: string): ListRunsFilter {
+  const { status, ...rest } = filters;
+  return {
+    ...rest,
+    ...(status ? { status: status.split(',') as RunStatus[] } : {}),
+    ...(cursor ? { cursor } : {}),
+    limit: 50,
+  };
 }
 
 /** `datetime-local` values are local time; the API takes ISO 8601. */
@@ -59,7 +71,7 @@ export function RunsPage() {
   const refresh = useCallback(
     async (signal: AbortSignal, initial: boolean) => {
       try {
-        const page = await api.listRuns(JSON.parse(filterKey) as RunFilters, null, signal);
+        const page = await api.client.listRuns(listFilter(JSON.parse(filterKey) as RunFilters), { signal });
         setError(null);
         setNow(Date.now());
         setRuns((previous) => {
@@ -94,7 +106,7 @@ export function RunsPage() {
     if (!cursor) return;
     setLoadingMore(true);
     try {
-      const page = await api.listRuns(filters, cursor);
+      const page = await api.client.listRuns(listFilter(filters, cursor));
       pagesLoaded.current += 1;
       setRuns((previous) => {
         const seen = new Set((previous ?? []).map((r) => r.id));

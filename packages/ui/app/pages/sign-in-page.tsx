@@ -1,5 +1,6 @@
+import { FlowtraceApiError } from '@flowtrace/client';
 import { useState } from 'preact/hooks';
-import { ApiClient, ApiError } from '../api/client.ts';
+import { ViewerApi } from '../api/client.ts';
 
 /** Asks for an API key once per tab and checks it against the API before keeping it. */
 export function SignInPage(props: { onSignedIn: (key: string) => void; notice?: string | null }) {
@@ -17,12 +18,11 @@ export function SignInPage(props: { onSignedIn: (key: string) => void; notice?: 
     setChecking(true);
     setError(null);
     try {
-      await new ApiClient({ apiKey: trimmed }).listRuns({}, null);
+      await new ViewerApi({ apiKey: trimmed }).client.listRuns({ limit: 1 });
       props.onSignedIn(trimmed);
     } catch (caught) {
-      if (caught instanceof ApiError && caught.status === 401)
+      if (caught instanceof FlowtraceApiError && caught.status === 401)
         setError('This API key is not valid or has been revoked.');
-      else if (caught instanceof ApiError && caught.status === 404) props.onSignedIn(trimmed);
       else setError(`Could not reach the API: ${(caught as Error).message}`);
     } finally {
       setChecking(false);

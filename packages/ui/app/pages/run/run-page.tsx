@@ -1,5 +1,5 @@
+import { FlowtraceApiError } from '@flowtrace/client';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError } from '../../api/client.ts';
 import type { RunDetail } from '../../api/types.ts';
 import { useApi } from '../../components/api-context.ts';
 import { Card, ErrorNotice, Link } from '../../components/common.tsx';
@@ -49,7 +49,7 @@ export function RunPage({ runId }: { runId: string }) {
 
   if (!run) {
     if (live.error) {
-      const missing = live.error instanceof ApiError && live.error.status === 404;
+      const missing = live.error instanceof FlowtraceApiError && live.error.status === 404;
       return (
         <>
           <nav class="crumbs">
@@ -72,7 +72,7 @@ export function RunPage({ runId }: { runId: string }) {
     setReplaying(true);
     setReplayError(null);
     try {
-      const accepted = await api.replay(run.id, fromNodes);
+      const accepted = await api.client.replayRun(run.id, fromNodes ? { fromNodes } : {});
       navigate(runPath(accepted.runId));
     } catch (error) {
       setReplayError((error as Error).message);

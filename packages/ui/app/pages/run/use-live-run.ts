@@ -1,5 +1,5 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { type ApiClient, ApiError } from '../../api/client.ts';
+import { useEffect, useState } from 'preact/hooks';
+import type { ViewerApi } from '../../api/client.ts';
 import { type FollowState, followEvents } from '../../api/follow-events.ts';
 import {
   type AgentStep,
@@ -15,7 +15,7 @@ export type Connection = 'loading' | FollowState | 'error';
 export interface LiveRun {
   run: RunDetail | null;
   events: RunEvent[];
-  /** Null while loading or where the server has no steps route. */
+  /** Null while loading. */
   steps: AgentStep[] | null;
   connection: Connection;
   error: Error | null;
@@ -28,7 +28,7 @@ const REFRESH_DELAY_MS = 150;
  * until it ends. Each event updates the statuses at once and schedules one re-read of the run (coalesced
  * while a read is in flight) for what events do not carry: outputs, errors, usage.
  */
-export function useLiveRun(api: ApiClient, runId: string): LiveRun {
+export function useLiveRun(api: ViewerApi, runId: string): LiveRun {
   const [state, setState] = useState<LiveRun>({
     run: null,
     events: [],
@@ -36,8 +36,6 @@ export function useLiveRun(api: ApiClient, runId: string): LiveRun {
     connection: 'loading',
     error: null,
   });
-  const stateRef = useRef(state);
-  stateRef.current = state;
 
   useEffect(() => {
     const controller = new AbortController();
@@ -46,14 +44,9 @@ export function useLiveRun(api: ApiClient, runId: string): LiveRun {
       if (!signal.aborted) setState((previous) => change(previous));
     };
 
-    const readSteps = async (): Promise<AgentStep[] | null> => {
-      try {
-        return await api.listSteps(runId, signal);
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) return null;
-        throw error;
-      }
-    };
+    const readRun = () => api.client.getRun(runId, { signal });
+    const readSteps = async (): Promise<AgentStep[]> =>
+      (await api.client.getRunSteps(runId, { signal })).steps;
 
     let reading = false;
     let again = false;
@@ -67,7 +60,7 @@ export function useLiveRun(api: ApiClient, runId: string): LiveRun {
       try {
         do {
           again = false;
-          const [run, steps] = await Promise.all([api.getRun(runId, signal), readSteps()]);
+          const [run, steps] = await Promise.all([readRun(), readSteps()]);
           update((previous) => ({ ...previous, run: mergeRun(run, previous.events), steps }));
         } while (again && !signal.aborted);
       } catch (error) {
@@ -83,7 +76,7 @@ export function useLiveRun(api: ApiClient, runId: string): LiveRun {
 
     (async () => {
       const [run, events, steps] = await Promise.all([
-        api.getRun(runId, signal),
+        readRun(),
         readAllEvents(api, runId, signal),
         readSteps(),
       ]);
@@ -97,7 +90,7 @@ export function useLiveRun(api: ApiClient, runId: string): LiveRun {
       }));
       if (terminal) return;
       await followEvents({
-        client: api,
+        api,
         runId,
         after: events.reduce((max, e) => Math.max(max, eventSeq(e)), 0),
         signal,
@@ -126,11 +119,11 @@ export function useLiveRun(api: ApiClient, runId: string): LiveRun {
   return state;
 }
 
-async function readAllEvents(api: ApiClient, runId: string, signal: AbortSignal): Promise<RunEvent[]> {
+async function readAllEvents(api: ViewerApi, runId: string, signal: AbortSignal): Promise<RunEvent[]> {
   const events: RunEvent[] = [];
   let after = 0;
   for (;;) {
-    const page = await api.listEvents(runId, after, signal);
+    const page = await api.client.listEvents(runId, { after, limit: 1000 }, { signal });
     events.push(...page.events);
     if (page.nextAfter === null || page.events.length === 0) return events;
     after = page.nextAfter;
