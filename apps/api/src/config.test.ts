@@ -17,6 +17,16 @@ describe('loadApiConfig', () => {
     expect(config.DATABASE_POOL_MAX).toBe(4);
   });
 
+  it('bounds the request head and the re-drives of a node', () => {
+    expect(loadApiConfig({})).toMatchObject({ MAX_HEADER_BYTES: 16_384, RECONCILER_MAX_REDRIVES: 3 });
+    expect(loadApiConfig({ MAX_HEADER_BYTES: '32768', RECONCILER_MAX_REDRIVES: '0' })).toMatchObject({
+      MAX_HEADER_BYTES: 32_768,
+      RECONCILER_MAX_REDRIVES: 0,
+    });
+    expect(() => loadApiConfig({ MAX_HEADER_BYTES: '10' })).toThrow(/MAX_HEADER_BYTES/);
+    expect(() => loadApiConfig({ RECONCILER_MAX_REDRIVES: '-1' })).toThrow(/RECONCILER_MAX_REDRIVES/);
+  });
+
   it('names every invalid variable in one error', () => {
     expect(() =>
       loadApiConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', DATABASE_PREPARE: 'maybe' }),
