@@ -30,6 +30,7 @@ import {
   RunTerminator,
   SpendLedger,
   TenantLimitsStore,
+  UsageReport,
   WorkflowCatalog,
 } from '@flowtrace/engine';
 import { createLogger, type DeferredSpanEmitter } from '@flowtrace/telemetry';
@@ -169,6 +170,7 @@ export async function startInProcessFleet(options: {
       logger,
       readiness: [],
       ingest: options.ingest,
+      governance: { limits, spend, usage: new UsageReport({ sql: db.handle.sql }) },
     },
     {
       signozUrl: 'http://signoz.test:8080',
