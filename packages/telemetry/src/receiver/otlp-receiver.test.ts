@@ -1,10 +1,12 @@
 import { ExportResultCode } from '@opentelemetry/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OtlpReceiver } from './otlp-receiver.ts';
 import {
   ENCODINGS,
   type ExporterConfig,
+  exporterConfig,
   exportWith,
+  receiverPerTest,
   recordLogs,
   recordMetrics,
   recordSpans,
@@ -14,23 +16,14 @@ import {
 // covered by otlp-protobuf.test.ts, otlp-json.test.ts and, end to end through the SDK's exporters,
 // sdk-round-trip.test.ts.
 
-let receiver: OtlpReceiver;
-beforeEach(async () => {
-  receiver = await OtlpReceiver.start();
-});
-afterEach(async () => {
-  await receiver.close();
-});
+const receiver = receiverPerTest();
 
 describe.each(ENCODINGS)('OtlpReceiver with $protocol, compression $compression', (encoding) => {
-  const config = (signal: string, extra: Partial<ExporterConfig> = {}): ExporterConfig => ({
-    url: `${receiver.endpoint}/v1/${signal}`,
-    compression: encoding.compression,
-    ...extra,
-  });
+  const config = (signal: 'traces' | 'metrics' | 'logs', extra: Partial<ExporterConfig> = {}) =>
+    exporterConfig(receiver(), encoding, signal, extra);
 
   it('stores nothing and fails every export while setResponse(503) is in force', async () => {
-    receiver.setResponse(503);
+    receiver().setResponse(503);
     // A short timeout makes the exporters give up instead of retrying with a 1 s backoff.
     const fast = { timeoutMillis: 300 };
     const spanExporter = new encoding.traces(config('traces', fast));
@@ -43,32 +36,32 @@ describe.each(ENCODINGS)('OtlpReceiver with $protocol, compression $compression'
     expect((await exportWith(spanExporter, spans)).code).toBe(ExportResultCode.FAILED);
     expect((await exportWith(logExporter, logs)).code).toBe(ExportResultCode.FAILED);
     expect((await exportWith(metricExporter, metrics)).code).toBe(ExportResultCode.FAILED);
-    expect(receiver.requests).toEqual({ traces: 1, metrics: 1, logs: 1 });
-    expect([receiver.spans(), receiver.logs(), receiver.metrics()]).toEqual([[], [], []]);
+    expect(receiver().requests).toEqual({ traces: 1, metrics: 1, logs: 1 });
+    expect([receiver().spans(), receiver().logs(), receiver().metrics()]).toEqual([[], [], []]);
 
-    receiver.setResponse(null);
+    receiver().setResponse(null);
     expect((await exportWith(spanExporter, spans)).code).toBe(ExportResultCode.SUCCESS);
     expect((await exportWith(logExporter, logs)).code).toBe(ExportResultCode.SUCCESS);
     expect((await exportWith(metricExporter, metrics)).code).toBe(ExportResultCode.SUCCESS);
-    expect(receiver.spans()).toHaveLength(2);
-    expect(receiver.logs()).toHaveLength(1);
-    expect(receiver.metrics()).toHaveLength(1);
+    expect(receiver().spans()).toHaveLength(2);
+    expect(receiver().logs()).toHaveLength(1);
+    expect(receiver().metrics()).toHaveLength(1);
     await Promise.all([spanExporter.shutdown(), logExporter.shutdown(), metricExporter.shutdown()]);
   });
 });
 
 describe('OtlpReceiver', () => {
   it('has an endpoint on 127.0.0.1 and answers 404, 405, 415 and 400 to what is not an OTLP export', async () => {
-    expect(receiver.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(receiver().endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const post = (path: string, body: RequestInit['body'], contentType: string) =>
-      fetch(`${receiver.endpoint}${path}`, {
+      fetch(`${receiver().endpoint}${path}`, {
         method: 'POST',
         body,
         headers: { 'content-type': contentType },
       });
 
     expect((await post('/v1/profiles', '', 'application/json')).status).toBe(404);
-    expect((await fetch(`${receiver.endpoint}/v1/traces`)).status).toBe(405);
+    expect((await fetch(`${receiver().endpoint}/v1/traces`)).status).toBe(405);
     expect((await post('/v1/traces', 'hello', 'text/plain')).status).toBe(415);
     expect((await post('/v1/traces', 'not json', 'application/json')).status).toBe(400);
     expect(
@@ -81,18 +74,18 @@ describe('OtlpReceiver', () => {
       '{}',
     ]);
 
-    expect(receiver.errors()).toEqual([
+    expect(receiver().errors()).toEqual([
       expect.stringContaining('unsupported content-type "text/plain"'),
       expect.stringContaining('traces (json): cannot decode'),
       expect.stringContaining('logs (protobuf): cannot decode the request: RangeError: index out of range'),
     ]);
-    expect(receiver.requests).toEqual({ traces: 2, metrics: 1, logs: 1 });
-    receiver.clear();
-    expect([receiver.requests, receiver.errors()]).toEqual([{ traces: 0, metrics: 0, logs: 0 }, []]);
+    expect(receiver().requests).toEqual({ traces: 2, metrics: 1, logs: 1 });
+    receiver().clear();
+    expect([receiver().requests, receiver().errors()]).toEqual([{ traces: 0, metrics: 0, logs: 0 }, []]);
   });
 
   it('answers an export in its own encoding, as a collector does', async () => {
-    const protobuf = await fetch(`${receiver.endpoint}/v1/traces`, {
+    const protobuf = await fetch(`${receiver().endpoint}/v1/traces`, {
       method: 'POST',
       body: new Uint8Array(),
       headers: { 'content-type': 'application/x-protobuf' },
@@ -102,7 +95,7 @@ describe('OtlpReceiver', () => {
       protobuf.headers.get('content-type'),
       (await protobuf.arrayBuffer()).byteLength,
     ]).toEqual([200, 'application/x-protobuf', 0]);
-    const json = await fetch(`${receiver.endpoint}/v1/traces`, {
+    const json = await fetch(`${receiver().endpoint}/v1/traces`, {
       method: 'POST',
       body: '{"resourceSpans":[]}',
       headers: { 'content-type': 'application/json' },
@@ -112,29 +105,29 @@ describe('OtlpReceiver', () => {
       'application/json',
       '{}',
     ]);
-    expect([receiver.requests.traces, receiver.spans(), receiver.errors()]).toEqual([2, [], []]);
+    expect([receiver().requests.traces, receiver().spans(), receiver().errors()]).toEqual([2, [], []]);
   });
 
   it('answers 415 to a content-encoding it cannot read and 400 to a body that is not what it says', async () => {
     const post = (encoding: string, body: Uint8Array) =>
-      fetch(`${receiver.endpoint}/v1/traces`, {
+      fetch(`${receiver().endpoint}/v1/traces`, {
         method: 'POST',
         body,
         headers: { 'content-type': 'application/x-protobuf', 'content-encoding': encoding },
       });
     expect((await post('br', new Uint8Array([1]))).status).toBe(415);
     expect((await post('gzip', new Uint8Array([1, 2, 3]))).status).toBe(400);
-    expect(receiver.errors()).toEqual([
+    expect(receiver().errors()).toEqual([
       'traces: unsupported content-encoding "br"',
       expect.stringContaining('traces (protobuf): cannot decode the request'),
     ]);
-    expect(receiver.spans()).toEqual([]);
+    expect(receiver().spans()).toEqual([]);
   });
 
   it('waitFor resolves with the first truthy value and times out with what it was waiting for', async () => {
     let calls = 0;
-    await expect(receiver.waitFor(() => ++calls >= 3 && 'ready', { intervalMs: 1 })).resolves.toBe('ready');
-    const failing = receiver.waitFor(
+    await expect(receiver().waitFor(() => ++calls >= 3 && 'ready', { intervalMs: 1 })).resolves.toBe('ready');
+    const failing = receiver().waitFor(
       () => {
         throw new Error('expected a span named "run"');
       },

@@ -34,6 +34,8 @@ import {
   type SpanExporter,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { afterEach, beforeEach } from 'vitest';
+import { OtlpReceiver } from './otlp-receiver.ts';
 import type { Attrs, AttrValue, ReceivedLogRecord, ReceivedMetric, ReceivedSpan } from './received-types.ts';
 
 export type ExporterConfig = NonNullable<ConstructorParameters<typeof ProtoTraceExporter>[0]>;
@@ -70,6 +72,32 @@ export const ENCODINGS: Encoding[] = [
   { ...json, compression: 'none' as Compression },
   { ...json, compression: 'gzip' as Compression },
 ];
+
+/** A receiver of its own for each test of the calling file; the function returns the current one. */
+export function receiverPerTest(): () => OtlpReceiver {
+  let receiver: OtlpReceiver | undefined;
+  beforeEach(async () => {
+    receiver = await OtlpReceiver.start();
+  });
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
+  return () => {
+    if (receiver === undefined) throw new Error('the receiver exists only while a test runs');
+    return receiver;
+  };
+}
+
+/** What `encoding`'s exporter for `signal` needs to send to `receiver`. */
+export function exporterConfig(
+  receiver: OtlpReceiver,
+  encoding: Encoding,
+  signal: 'traces' | 'metrics' | 'logs',
+  extra: Partial<ExporterConfig> = {},
+): ExporterConfig {
+  return { url: `${receiver.endpoint}/v1/${signal}`, compression: encoding.compression, ...extra };
+}
 
 export const RESOURCE = {
   'service.name': 'flowtrace-test',

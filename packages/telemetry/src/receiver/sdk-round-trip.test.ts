@@ -4,8 +4,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OtlpReceiver } from './otlp-receiver.ts';
+import { describe, expect, it } from 'vitest';
 import {
   ALL_TYPES,
   ALL_TYPES_RECEIVED,
@@ -13,13 +12,14 @@ import {
   bySpanId,
   CollectOnDemand,
   ENCODINGS,
-  type ExporterConfig,
   expectedLog,
   expectedPoints,
   expectedSpan,
+  exporterConfig,
   exportWith,
   find,
   RESOURCE,
+  receiverPerTest,
   SCOPE,
   sortPoints,
 } from './receiver-test-support.ts';
@@ -27,19 +27,10 @@ import {
 // What the SDK records, exported by its own OTLP exporters in every encoding, arrives unchanged: this
 // holds the protobuf definitions in otlp.proto and the JSON flattening to what the SDK sends.
 
-let receiver: OtlpReceiver;
-beforeEach(async () => {
-  receiver = await OtlpReceiver.start();
-});
-afterEach(async () => {
-  await receiver.close();
-});
+const receiver = receiverPerTest();
 
 describe.each(ENCODINGS)('SDK exports with $protocol, compression $compression', (encoding) => {
-  const config = (signal: string): ExporterConfig => ({
-    url: `${receiver.endpoint}/v1/${signal}`,
-    compression: encoding.compression,
-  });
+  const config = (signal: 'traces' | 'metrics' | 'logs') => exporterConfig(receiver(), encoding, signal);
 
   it('receives spans exactly as the SDK recorded them', async () => {
     const memory = new InMemorySpanExporter();
@@ -68,7 +59,7 @@ describe.each(ENCODINGS)('SDK exports with $protocol, compression $compression',
     root.end();
     await provider.forceFlush();
 
-    const spans = await receiver.waitFor(() => receiver.spans().length === 5 && receiver.spans(), {
+    const spans = await receiver().waitFor(() => receiver().spans().length === 5 && receiver().spans(), {
       message: 'five spans',
     });
     expect(bySpanId(spans)).toEqual(bySpanId(memory.getFinishedSpans().map(expectedSpan)));
@@ -101,8 +92,8 @@ describe.each(ENCODINGS)('SDK exports with $protocol, compression $compression',
     });
     expect(find(spans, 'render template')).toMatchObject({ kind: 'INTERNAL', status: { code: 'OK' } });
     expect(find(spans, 'earlier run')).toMatchObject({ kind: 'CONSUMER', parentSpanId: undefined });
-    expect(receiver.requests).toEqual({ traces: 5, metrics: 0, logs: 0 });
-    expect(receiver.errors()).toEqual([]);
+    expect(receiver().requests).toEqual({ traces: 5, metrics: 0, logs: 0 });
+    expect(receiver().errors()).toEqual([]);
     await provider.shutdown();
   });
 
@@ -144,7 +135,7 @@ describe.each(ENCODINGS)('SDK exports with $protocol, compression $compression',
     const exporter = new encoding.metrics(config('metrics'));
     expect((await exportWith(exporter, resourceMetrics)).code).toBe(ExportResultCode.SUCCESS);
 
-    const points = receiver.metrics();
+    const points = receiver().metrics();
     expect(sortPoints(points)).toEqual(sortPoints(expectedPoints(resourceMetrics)));
 
     const runPoints = points.filter((p) => p.name === 'flowtrace.runs');
@@ -234,7 +225,7 @@ describe.each(ENCODINGS)('SDK exports with $protocol, compression $compression',
     span.end();
     await provider.forceFlush();
 
-    const logs = await receiver.waitFor(() => receiver.logs().length === 4 && receiver.logs(), {
+    const logs = await receiver().waitFor(() => receiver().logs().length === 4 && receiver().logs(), {
       message: 'four logs',
     });
     expect(bySeq(logs)).toEqual(bySeq(memory.getFinishedLogRecords().map(expectedLog)));
