@@ -107,6 +107,7 @@ describe('live run events over Server-Sent Events', () => {
       executors: (['llm', 'agent', 'connector', 'rag'] as const).map(executor),
       deferredSpans: tracing.deferredSpans,
       streamHeartbeatMs: 200,
+      streamMaxPerTenant: 500,
     });
     await fleet.app.listen({ host: '127.0.0.1', port: 0 });
     baseUrl = `http://127.0.0.1:${(fleet.app.server.address() as AddressInfo).port}`;
@@ -244,13 +245,24 @@ describe('live run events over Server-Sent Events', () => {
     const texts = Promise.all(responses.map((r) => readRaw(r)));
     await waitUntil(() => fleet.events.stats().subscribers === readers, 'every reader subscribed');
     expect(fleet.events.stats().runs).toBe(1);
+    // One more for this tenant is over its limit on this process; another tenant is not affected.
+    const over = await stream(runId);
+    expect(over.status).toBe(429);
+    expect(((await over.json()) as { error: { code: string } }).error.code).toBe('concurrency_limited');
+    const otherKey = await fleet.createKey('tenant-limits');
+    const otherRun = await new FlowtraceClient({ baseUrl, apiKey: otherKey }).submitRun({ workflow: chain });
+    const readsBeforeOther = fleet.events.stats().reads;
+    const others = await stream(otherRun.runId, {}, otherKey);
+    expect(others.status).toBe(200);
+    expect(parseFrames(await readRaw(others)).at(-1)?.event).toBe('run.completed');
+    const otherReads = fleet.events.stats().reads - readsBeforeOther;
     open();
     const results = (await texts).map(parseFrames);
     const expected = (await client.listEvents(runId, { limit: 1000 })).events.map((e) => e.seq);
     for (const frames of results) expect(frames.map((f) => f.id)).toEqual(expected);
     // Reads of event_logs: one to start (the others join from the hub's cache) and at most one per event
     // committed after it, whatever the number of readers (per-reader reads would be 500 or more).
-    const reads = fleet.events.stats().reads - before;
+    const reads = fleet.events.stats().reads - before - otherReads;
     expect(reads).toBeLessThanOrEqual(1 + expected.length);
     await waitUntil(() => fleet.events.stats().subscribers === 0, 'every reader gone');
   });

@@ -77,6 +77,8 @@ export async function startInProcessFleet(options: {
   redis?: { url: string; cluster?: boolean };
   /** Heartbeat of the API's event streams (default 15 s). */
   streamHeartbeatMs?: number;
+  /** Event streams per tenant (default 1000). */
+  streamMaxPerTenant?: number;
 }): Promise<InProcessFleet> {
   const db = await createTestDatabase({ maxConnections: 10 });
   const prefix = `{ft-test-${randomUUID().slice(0, 8)}}`;
@@ -176,6 +178,7 @@ export async function startInProcessFleet(options: {
       signozUrl: 'http://signoz.test:8080',
       version: 'test',
       ...(options.streamHeartbeatMs ? { streamHeartbeatMs: options.streamHeartbeatMs } : {}),
+      ...(options.streamMaxPerTenant ? { streamMaxPerTenant: options.streamMaxPerTenant } : {}),
     },
   );
   const signals = new RunSignals();

@@ -28,6 +28,8 @@ const apiEnvSchema = z.object({
   API_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   /** Idle event streams (`/v1/runs/:id/events/stream`) get a `: ping` comment this often. */
   SSE_HEARTBEAT_MS: z.coerce.number().int().min(1_000).default(15_000),
+  /** Event streams one tenant may hold open on one API process (each holds a connection and memory). */
+  SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).default(1_000),
   /**
    * How often the runs followed by this process's event streams are checked (one query for all) for events
    * whose Redis wake-up was lost, e.g. a worker that died between commit and publish.

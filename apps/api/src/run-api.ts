@@ -196,6 +196,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
       bodyLimit: config.BODY_LIMIT_BYTES,
       maxHeaderSize: config.MAX_HEADER_BYTES,
       streamHeartbeatMs: config.SSE_HEARTBEAT_MS,
+      streamMaxPerTenant: config.SSE_MAX_STREAMS_PER_TENANT,
       version: VERSION,
     },
   );

@@ -61,6 +61,8 @@ export interface AppOptions {
   maxHeaderSize?: number;
   /** How often an idle event stream gets a `: ping` comment (default 15 s). */
   streamHeartbeatMs?: number;
+  /** Event streams one tenant may hold open on this process (default 1000). */
+  streamMaxPerTenant?: number;
   version: string;
 }
 
@@ -135,6 +137,7 @@ export async function buildApp(deps: AppDeps, options: AppOptions): Promise<Fast
       queries: deps.queries,
       events: deps.events,
       heartbeatMs: options.streamHeartbeatMs ?? 15_000,
+      maxStreamsPerTenant: options.streamMaxPerTenant ?? 1_000,
     });
     replayRoutes(v1, { replayer: deps.replayer, traceUrl });
     collectionRoutes(v1, { ingest: deps.ingest });

@@ -22,10 +22,15 @@ export interface RunStreamRouteDeps {
   heartbeatMs: number;
   /** A stream whose client reads slower than this many buffered bytes is ended; the client resumes. */
   maxBufferedBytes?: number;
+  /** Open streams one tenant may hold on this process; more answer 429 `concurrency_limited`. */
+  maxStreamsPerTenant: number;
 }
 
 interface OpenStream {
+  tenantId: string;
   res: ServerResponse;
+  /** The response was taken over from Fastify (headers sent); before that, errors go through Fastify. */
+  started: boolean;
   subscription: RunEventSubscription | undefined;
   ended: boolean;
 }
@@ -60,14 +65,18 @@ export function runStreamRoutes(app: FastifyInstance, deps: RunStreamRouteDeps):
   const typed = app.withTypeProvider<ZodTypeProvider>();
   const maxBuffered = deps.maxBufferedBytes ?? 1024 * 1024;
   const open = new Set<OpenStream>();
+  const perTenant = new Map<string, number>();
   let heartbeat: NodeJS.Timeout | undefined;
 
   const end = (stream: OpenStream) => {
     if (stream.ended) return;
     stream.ended = true;
     open.delete(stream);
+    const count = (perTenant.get(stream.tenantId) ?? 1) - 1;
+    if (count > 0) perTenant.set(stream.tenantId, count);
+    else perTenant.delete(stream.tenantId);
     stream.subscription?.close();
-    if (!stream.res.writableEnded) stream.res.end();
+    if (stream.started && !stream.res.writableEnded) stream.res.end();
     if (open.size === 0) {
       clearInterval(heartbeat);
       heartbeat = undefined;
@@ -102,13 +111,19 @@ export function runStreamRoutes(app: FastifyInstance, deps: RunStreamRouteDeps):
         tags: ['runs'],
         params: runIdParams,
         querystring: streamQuerySchema,
-        response: { 400: errorBodySchema, 404: errorBodySchema, 503: errorBodySchema },
+        response: {
+          400: errorBodySchema,
+          404: errorBodySchema,
+          429: errorBodySchema,
+          503: errorBodySchema,
+        },
       },
     },
     async function streamRunEvents(request, reply) {
       const runId = request.params.id;
       const after = resumePosition(request.headers['last-event-id'], request.query.after);
-      const state = await deps.queries.streamState(principalOf(request).tenantId, runId);
+      const tenantId = principalOf(request).tenantId;
+      const state = await deps.queries.streamState(tenantId, runId);
       if (!state) throw new FlowtraceError('not_found', `run ${runId} does not exist`);
       if (!deps.events) {
         throw new FlowtraceError(
@@ -116,7 +131,22 @@ export function runStreamRoutes(app: FastifyInstance, deps: RunStreamRouteDeps):
           'live events are not available on this API process',
         );
       }
-      const stream: OpenStream = { res: reply.raw, subscription: undefined, ended: false };
+      // Counted from here (subscribing included), so that many requests at once cannot pass the limit.
+      const streams = perTenant.get(tenantId) ?? 0;
+      if (streams >= deps.maxStreamsPerTenant) {
+        throw new FlowtraceError(
+          'concurrency_limited',
+          `this API process already streams ${streams} runs' events for your tenant; close some streams (the limit is ${deps.maxStreamsPerTenant})`,
+        );
+      }
+      perTenant.set(tenantId, streams + 1);
+      const stream: OpenStream = {
+        tenantId,
+        res: reply.raw,
+        started: false,
+        subscription: undefined,
+        ended: false,
+      };
       // Events delivered before the response starts are held here, in order; nothing after the terminal one.
       let pending: string[] | undefined = [];
       let terminal = false;
@@ -134,6 +164,7 @@ export function runStreamRoutes(app: FastifyInstance, deps: RunStreamRouteDeps):
         try {
           stream.subscription = await deps.events.subscribe(runId, after, { onEvents: deliver });
         } catch (error) {
+          end(stream);
           request.log.warn({ err: error, runId }, 'could not follow run events');
           throw new FlowtraceError(
             'dependency_unavailable',
@@ -143,6 +174,7 @@ export function runStreamRoutes(app: FastifyInstance, deps: RunStreamRouteDeps):
       }
 
       reply.hijack();
+      stream.started = true;
       const res = reply.raw;
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
