@@ -18,6 +18,7 @@ import { collectorDown } from './scenarios/s5-collector-down.ts';
 import { scaling } from './scenarios/s6-scaling.ts';
 import { completeness } from './scenarios/s7-completeness.ts';
 import { eventStreams } from './scenarios/s8-event-streams.ts';
+import { tenantFairness } from './scenarios/s9-tenant-fairness.ts';
 
 /**
  * `npm run bench`: what tracing and orchestration cost, side by side with raw BullMQ. Runs the eight
@@ -158,6 +159,13 @@ const scenarios: { id: string; name: string; run: () => Promise<void> }[] = [
     name: 'live event streams',
     run: async () => {
       results.s8 = await eventStreams(ctx);
+    },
+  },
+  {
+    id: '9',
+    name: 'tenant fairness',
+    run: async () => {
+      results.s9 = await tenantFairness(ctx);
     },
   },
 ];

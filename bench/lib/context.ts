@@ -78,6 +78,20 @@ export class BenchContext {
     this.#record(stack);
   }
 
+  /**
+   * A fleet of the scenario's own, even in the smoke run, for settings the shared fleets cannot have (a
+   * fleet-wide queue order, a slow provider). Stop it with `stopDedicated`.
+   */
+  startDedicated(spec: StackSpec): Promise<BenchStack> {
+    return this.#start(spec);
+  }
+
+  async stopDedicated(stack: BenchStack): Promise<void> {
+    this.#live.delete(stack);
+    await stack.stop();
+    this.#record(stack);
+  }
+
   /** Stops every fleet still running (after a failure or an interrupt). */
   async stopEverything(): Promise<void> {
     const live = [...this.#live];

@@ -13,6 +13,8 @@ export interface BenchPlan {
   scaling: { workers: number[]; chainRuns: number; reps: number };
   /** Scenario 8: Server-Sent Event readers on one API process, on one run and spread over `manyRuns`. */
   streams: { subscribers: number; manyRuns: number; chainLength: number };
+  /** Scenario 9: tenant a's backlog of slow runs, tenant b's probe runs, the slow node's latency. */
+  fairness: { backlog: number; probes: number; latencyMs: number; concurrency: number };
   /** Worker concurrency (WORKER_CONCURRENCY), also the raw baseline's Worker concurrency. */
   concurrency: number;
 }
@@ -26,6 +28,7 @@ export const FULL_PLAN: BenchPlan = {
   collectorDown: { chainRuns: 150, reps: 3 },
   scaling: { workers: [1, 2, 4], chainRuns: 100, reps: 3 },
   streams: { subscribers: 500, manyRuns: 50, chainLength: 10 },
+  fairness: { backlog: 200, probes: 20, latencyMs: 250, concurrency: 8 },
   concurrency: 16,
 };
 
@@ -38,5 +41,6 @@ export const SMOKE_PLAN: BenchPlan = {
   collectorDown: { chainRuns: 4, reps: 1 },
   scaling: { workers: [1, 2], chainRuns: 4, reps: 1 },
   streams: { subscribers: 6, manyRuns: 3, chainLength: 3 },
+  fairness: { backlog: 20, probes: 3, latencyMs: 100, concurrency: 4 },
   concurrency: 16,
 };

@@ -6,6 +6,7 @@ import type { CollectorDownResult } from '../scenarios/s5-collector-down.ts';
 import type { ScalingResult } from '../scenarios/s6-scaling.ts';
 import type { CompletenessResult } from '../scenarios/s7-completeness.ts';
 import type { EventStreamsResult } from '../scenarios/s8-event-streams.ts';
+import type { TenantFairnessResult } from '../scenarios/s9-tenant-fairness.ts';
 import type { MachineInfo } from './machine.ts';
 import { ratio } from './stats.ts';
 
@@ -24,6 +25,7 @@ export interface BenchResults {
   s6?: ScalingResult;
   s7?: CompletenessResult;
   s8?: EventStreamsResult;
+  s9?: TenantFairnessResult;
   targets: TargetCheck[];
   errors: { scenario: string; error: string }[];
 }
@@ -144,6 +146,17 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       fix(r.s7.requiredRatio, 3),
       '1.000',
       r.s7.requiredRatio === 1,
+    );
+  }
+  const fair = r.s9?.phases.find((p) => p.order === 'fair');
+  if (fair) {
+    add(
+      'fairness-p99',
+      "Fairness: tenant b's run start delay p99, with tenant a's backlog queued",
+      fair.startDelayMs.p99,
+      ms(fair.startDelayMs.p99),
+      '≤ 1000 ms',
+      fair.startDelayMs.p99 <= 1000,
     );
   }
   return out;
@@ -371,6 +384,14 @@ export function renderTable(r: BenchResults): string {
       `${ms(p.latencyMs.p50)} / ${ms(p.latencyMs.p99)}`,
       '',
       '',
+    ]);
+  }
+  for (const p of r.s9?.phases ?? []) {
+    rows.push([
+      '9',
+      `Tenant b's run start delay p50 / p99, tenant a's backlog queued (${p.order}; ${int(p.backlogLeft)} of a's runs still queued)`,
+      `${ms(p.startDelayMs.p50)} / ${ms(p.startDelayMs.p99)}`,
+      ...(p.order === 'fair' ? verdict('fairness-p99') : ['', '']),
     ]);
   }
   const header = ['#', 'Measure', 'Value', 'Target', 'Result'];

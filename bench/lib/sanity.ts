@@ -55,6 +55,11 @@ export function sanityProblems(r: BenchResults, only: Set<string> | undefined): 
         `s8 ${p.label}: ${p.delivered} of ${p.expected} events delivered`,
       );
   }
+  if (wanted('9')) {
+    check((r.s9?.phases.length ?? 0) > 0, 's9: no fairness phases');
+    for (const p of r.s9?.phases ?? [])
+      check(p.startDelayMs.count > 0, `s9 ${p.order}: no start delays of tenant b's runs`);
+  }
   if (wanted('7') && (wanted('2') || wanted('4') || wanted('6'))) {
     check((r.s7?.runs ?? 0) > 0 && (r.s7?.requiredReceived ?? 0) > 0, 's7: no traced runs received');
   }
