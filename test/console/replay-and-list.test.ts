@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { ConflictError, FlowtraceClient, isApiError, NotFoundError, type Run } from '@flowtrace/client';
+import { NO_LIMITS } from '@flowtrace/engine';
 import { createExecutorSuite, loadExecutorsConfig } from '@flowtrace/executors';
 import { startTargetServer, type TargetServer } from '@flowtrace/executors/testing';
 import { createLogger } from '@flowtrace/telemetry';
@@ -244,6 +245,14 @@ describe('replay from a failed join, and the runs list', () => {
     );
     await client.cancelRun(slow.runId);
     expect((await client.waitForRun(slow.runId)).status).toBe('cancelled');
+
+    // A replay is a new run: the tenant's budgets apply to it as to any other.
+    await fleet.limits.set(fleet.tenantId, 'operator', { ...NO_LIMITS, dailyTokens: 1 });
+    try {
+      await expect(client.replayRun(original.id)).rejects.toSatisfy((e) => isApiError(e, 'budget_exceeded'));
+    } finally {
+      await fleet.limits.set(fleet.tenantId, 'operator', NO_LIMITS);
+    }
   });
 
   it('lists the tenant runs newest first, filtered, with an opaque cursor', async () => {

@@ -96,19 +96,20 @@ export async function startInProcessFleet(options: {
   const gate = new InflightGate({ sql: db.handle.sql, limits, queues, metrics, logger });
   const dispatcher = new NodeDispatcher({ queues, tracer, metrics, gate });
   const repository = new RunRepository({ sql: db.handle.sql, tracer });
+  const admission = new RunAdmission({
+    limits,
+    spend,
+    quotas: new RunQuotas({ redis: producer, sql: db.handle.sql }, { prefix }),
+    metrics,
+    logger,
+  });
   const submitter = new RunSubmitter({
     repository,
     dispatcher,
     deferredSpans: options.deferredSpans,
     metrics,
     logger,
-    admission: new RunAdmission({
-      limits,
-      spend,
-      quotas: new RunQuotas({ redis: producer, sql: db.handle.sql }, { prefix }),
-      metrics,
-      logger,
-    }),
+    admission,
   });
   const apiKeys = new ApiKeyStore({ sql: db.handle.sql }, { cacheTtlMs: options.apiKeyCacheTtlMs ?? 30_000 });
   const catalog = new WorkflowCatalog({ sql: db.handle.sql });
@@ -159,6 +160,7 @@ export async function startInProcessFleet(options: {
     deferredSpans: options.deferredSpans,
     metrics,
     logger,
+    admission,
   });
   const app = await buildApp(
     {

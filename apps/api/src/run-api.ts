@@ -168,6 +168,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
     deferredSpans: telemetry.deferredSpans,
     metrics,
     logger,
+    admission,
   });
   const eventHub = new RunEventHub(
     { sql: database.sql, redis, prefix: config.QUEUE_PREFIX, logger },

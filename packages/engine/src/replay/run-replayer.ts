@@ -7,6 +7,7 @@ import {
 } from '@flowtrace/telemetry';
 import { FlowtraceError } from '@flowtrace/workflow';
 import type { NodeDispatcher } from '../dispatch/node-dispatcher.ts';
+import type { RunAdmission } from '../governance/run-admission.ts';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { retrySettingsFor } from '../queue/retry-settings.ts';
 import type { RunRepository } from '../store/run-repository.ts';
@@ -54,7 +55,9 @@ export class RunReplayer {
   readonly #deferredSpans: DeferredSpanEmitter;
   readonly #metrics: FleetMetrics | undefined;
   readonly #logger: Logger;
+  readonly #admission: RunAdmission | undefined;
 
+  /** `admission`: the tenant's budgets and run quotas, checked as for any new run. */
   constructor(deps: {
     store: ReplayStore;
     repository: RunRepository;
@@ -62,6 +65,7 @@ export class RunReplayer {
     deferredSpans: DeferredSpanEmitter;
     metrics?: FleetMetrics;
     logger: Logger;
+    admission?: RunAdmission;
   }) {
     this.#store = deps.store;
     this.#repository = deps.repository;
@@ -69,6 +73,7 @@ export class RunReplayer {
     this.#deferredSpans = deps.deferredSpans;
     this.#metrics = deps.metrics;
     this.#logger = deps.logger;
+    this.#admission = deps.admission;
   }
 
   async replay(request: ReplayRequest): Promise<ReplayResult> {
@@ -122,40 +127,44 @@ export class RunReplayer {
       },
     ];
     const reuse = new Set(plan.reuse);
-    const created = await this.#store.create(
-      {
-        id: runId,
-        tenantId: request.tenantId,
-        apiKeyId: request.apiKeyId,
-        workflow,
-        replayOf: source.id,
-        from: plan.from,
-        input: source.input,
-        idempotencyKey: request.idempotencyKey ?? null,
-        requestHash,
-        trace: {
-          traceId: start.traceId,
-          spanId: start.spanId,
-          parentSpanId: start.parentSpanId ?? null,
-          traceFlags: start.traceFlags,
-          traceState: start.traceState ?? null,
+    const store = () =>
+      this.#store.create(
+        {
+          id: runId,
+          tenantId: request.tenantId,
+          apiKeyId: request.apiKeyId,
+          workflow,
+          replayOf: source.id,
+          from: plan.from,
+          input: source.input,
+          idempotencyKey: request.idempotencyKey ?? null,
+          requestHash,
+          trace: {
+            traceId: start.traceId,
+            spanId: start.spanId,
+            parentSpanId: start.parentSpanId ?? null,
+            traceFlags: start.traceFlags,
+            traceState: start.traceState ?? null,
+          },
+          spanLinks,
+          createdAt,
+          deadlineAt: workflow.definition.timeoutMs
+            ? new Date(createdAt.getTime() + workflow.definition.timeoutMs)
+            : null,
+          nodes: workflow.definition.nodes.map((n) => ({
+            nodeId: n.id,
+            type: n.type,
+            dependsOn: n.dependsOn,
+            maxAttempts: retrySettingsFor(n).maxAttempts,
+            reused: reuse.has(n.id),
+            remainingDeps: plan.remainingDeps.get(n.id) ?? 0,
+          })),
         },
-        spanLinks,
-        createdAt,
-        deadlineAt: workflow.definition.timeoutMs
-          ? new Date(createdAt.getTime() + workflow.definition.timeoutMs)
-          : null,
-        nodes: workflow.definition.nodes.map((n) => ({
-          nodeId: n.id,
-          type: n.type,
-          dependsOn: n.dependsOn,
-          maxAttempts: retrySettingsFor(n).maxAttempts,
-          reused: reuse.has(n.id),
-          remainingDeps: plan.remainingDeps.get(n.id) ?? 0,
-        })),
-      },
-      prepared.records,
-    );
+        prepared.records,
+      );
+    const created = this.#admission
+      ? await this.#admission.admit(request.tenantId, runId, store)
+      : await store();
     if (!created) {
       // The key's first replay committed after the lookup above.
       const earlier = await this.#store.findByIdempotencyKey(request.tenantId, request.idempotencyKey ?? '');
