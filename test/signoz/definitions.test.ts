@@ -170,12 +170,13 @@ describe('signoz/dashboards', async () => {
 describe('signoz/alerts', async () => {
   const files = await jsonFiles('alerts');
 
-  it('holds the four alert rules', () => {
+  it('holds the five alert rules', () => {
     expect(files).toEqual([
       'llm-cost-per-hour.json',
       'node-error-rate.json',
       'queue-wait.json',
       'stalled-jobs.json',
+      'tenant-spend.json',
     ]);
   });
 
@@ -222,6 +223,7 @@ describe('signoz/alerts', async () => {
       'queue-wait': { metrics: [METRICS.queueWait.name], window: '5m', op: ['above 30'] },
       'stalled-jobs': { metrics: [METRICS.jobsStalled.name], window: '10m', op: ['above 0'] },
       'llm-cost-per-hour': { metrics: [METRICS.llmCost.name], window: '1h', op: ['above 10'] },
+      'tenant-spend': { metrics: [METRICS.tenantSpend.name], window: '1h', op: ['above 5'] },
     });
   });
 });

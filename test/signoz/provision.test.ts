@@ -85,9 +85,9 @@ describe.each([
     expect(first.stdout).toMatch(
       /^created +alert +"Flowtrace: stalled jobs" \(alerts\/stalled-jobs\.json\) id=/m,
     );
-    expect(first.stdout).toContain(`signoz: ${signoz.url}: 6 created, 0 updated, 0 failed`);
+    expect(first.stdout).toContain(`signoz: ${signoz.url}: 7 created, 0 updated, 0 failed`);
     expect(signoz.dashboards.map(titleOf).sort()).toEqual(DASHBOARD_TITLES);
-    expect(signoz.rules).toHaveLength(4);
+    expect(signoz.rules).toHaveLength(5);
     const file = await fileJson('dashboards/fleet-overview.json');
     const fleet = signoz.dashboard('Flowtrace · Fleet overview');
     if (api === 'v1') {
@@ -110,7 +110,7 @@ describe.each([
       const again = await runCli([], env);
       expect(again.stderr, `run ${run}`).toBe('');
       expect(again.code, `run ${run}`).toBe(0);
-      expect(again.stdout, `run ${run}`).toContain('0 created, 6 updated, 0 failed');
+      expect(again.stdout, `run ${run}`).toContain('0 created, 7 updated, 0 failed');
       expect(state(), `run ${run}: same items, same ids, nothing left behind`).toEqual(created);
       const calls = signoz.calls.slice(callsBefore).map((c) => `${c.method} ${c.path.replace(/\?.*/, '')}`);
       expect(calls.filter((c) => c.includes(`/api/${other}/dashboards`))).toEqual([]);
@@ -162,7 +162,7 @@ describe.each([
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('the API key was refused');
     expect(result.stderr).toContain('HTTP 401');
-    expect(result.stderr).toContain('6 of 6 definition(s) not sent');
+    expect(result.stderr).toContain('7 of 7 definition(s) not sent');
     expect(result.stderr).not.toContain('not-the-key');
     // The version answers without a key; the first call that needs it stops the run.
     expect(signoz.calls.map((c) => `${c.method} ${c.path.replace(/\?.*/, '')}`)).toEqual([
@@ -176,7 +176,7 @@ describe.each([
     const result = await runCli(['--only', 'alerts'], env);
     expect(result.code).toBe(0);
     expect(new Set(signoz.calls.map((c) => c.path.replace(/\?.*/, '')))).toEqual(new Set(['/api/v2/rules']));
-    expect(signoz.rules).toHaveLength(4);
+    expect(signoz.rules).toHaveLength(5);
   });
 });
 
@@ -195,7 +195,7 @@ describe('npm run signoz:provision, before sending', () => {
   it('--dry-run checks the files and sends nothing', async () => {
     const result = await runCli(['--dry-run'], env);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('dry run, 6 definition(s) valid, nothing sent');
+    expect(result.stdout).toContain('dry run, 7 definition(s) valid, nothing sent');
     expect(result.stdout).toMatch(
       /^valid +alert +"Flowtrace: node failure ratio high" \(alerts\/node-error-rate\.json\)$/m,
     );
@@ -212,7 +212,7 @@ describe('npm run signoz:provision, before sending', () => {
     expect(result.stderr).toContain(
       `cannot reach SigNoz at http://127.0.0.1:${port}/api/v1/version (connection refused)`,
     );
-    expect(result.stderr).toContain('6 of 6 definition(s) not sent');
+    expect(result.stderr).toContain('7 of 7 definition(s) not sent');
   });
 
   it('sends nothing while a file has a problem, naming the file and the path', async () => {
@@ -255,11 +255,11 @@ describe('provision()', () => {
     for (let i = 0; i < 25; i++) await client.createRule({ alert: `someone else's rule ${i}` });
     const defs = await definitions();
     const report = await provision(defs, {}, { signoz: client });
-    expect(report.items.map((r) => r.action)).toEqual(['created', 'created', 'created', 'created']);
+    expect(report.items.map((r) => r.action)).toEqual(Array(5).fill('created'));
     const again = await provision(defs, {}, { signoz: client });
     expect(again.ok).toBe(true);
-    expect(again.items.map((r) => r.action)).toEqual(['updated', 'updated', 'updated', 'updated']);
-    expect(signoz.rules).toHaveLength(29);
+    expect(again.items.map((r) => r.action)).toEqual(Array(5).fill('updated'));
+    expect(signoz.rules).toHaveLength(30);
     expect(signoz.calls.some((c) => c.path === '/api/v2/rules?limit=10&offset=20')).toBe(true);
   });
 
@@ -272,7 +272,7 @@ describe('provision()', () => {
     const stalled = report.items.find((r) => r.name === 'Flowtrace: stalled jobs');
     expect(stalled?.action).toBe('failed');
     expect(stalled?.error).toContain('SigNoz has 2 alerts named "Flowtrace: stalled jobs"');
-    expect(report.items.filter((r) => r.action === 'created')).toHaveLength(3);
+    expect(report.items.filter((r) => r.action === 'created')).toHaveLength(4);
   });
 
   it("reports SigNoz's own message when it rejects a rule", async () => {
