@@ -23,6 +23,7 @@ export {
   findJsonTextProblem,
   isStorableText,
   type JsonTextProblem,
+  limitJsonDepth,
   REPLACEMENT_CHARACTER,
   type StorableJson,
   toStorableJson,

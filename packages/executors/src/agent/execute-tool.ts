@@ -1,4 +1,4 @@
-import { type AgentTool, FlowtraceError, type JsonValue } from '@flowtrace/workflow';
+import { type AgentTool, FlowtraceError, type JsonValue, limitJsonDepth } from '@flowtrace/workflow';
 import { type Attributes, type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { ContentCaptureOptions, Redactor } from '../llm/content-capture.ts';
 import type { ChatToolCall } from '../llm/provider.ts';
@@ -142,7 +142,7 @@ function captureContent(span: Span, outcome: ToolOutcome, options: ExecuteToolOp
   try {
     const max = options.capture.maxLength;
     const json = (value: JsonValue): string =>
-      cap(options.redact(typeof value === 'string' ? value : JSON.stringify(value)), max);
+      cap(options.redact(typeof value === 'string' ? value : JSON.stringify(limitJsonDepth(value))), max);
     span.setAttributes({
       [AGENT_ATTRIBUTES.toolCallArguments]: json(outcome.args),
       [AGENT_ATTRIBUTES.toolCallResult]: json(outcome.observation),

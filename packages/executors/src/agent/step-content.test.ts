@@ -1,3 +1,4 @@
+import { type JsonValue, STORED_JSON_MAX_DEPTH } from '@flowtrace/workflow';
 import { describe, expect, it } from 'vitest';
 import { createRedactor } from '../llm/content-capture.ts';
 import { storedJson, storedText, toolResultContent } from './step-content.ts';
@@ -26,5 +27,15 @@ describe('stored step content', () => {
     expect(toolResultContent('plain', 100)).toBe('plain');
     expect(toolResultContent({ error: 'boom' }, 100)).toBe('{"error":"boom"}');
     expect(toolResultContent('x'.repeat(8), 5)).toBe('xxxxx…[truncated 3 characters]');
+  });
+
+  it('stores and feeds back JSON nested deeper than the stack allows, cut at the storable depth', () => {
+    let deep: JsonValue = 'hunter2-secret';
+    for (let level = 0; level < 100_000; level++) deep = level % 2 === 0 ? [deep] : { a: deep };
+    const marker = `[removed: nested deeper than ${STORED_JSON_MAX_DEPTH} levels]`;
+    const stored = storedJson({ body: deep }, { redact, maxChars: 1_000_000 });
+    expect(JSON.stringify(stored)).toContain(marker);
+    expect(JSON.stringify(stored)).not.toContain('hunter2');
+    expect(toolResultContent({ body: deep }, 1_000_000)).toContain(marker);
   });
 });

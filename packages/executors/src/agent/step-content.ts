@@ -1,4 +1,4 @@
-import type { JsonValue } from '@flowtrace/workflow';
+import { type JsonValue, limitJsonDepth } from '@flowtrace/workflow';
 import type { Redactor } from '../llm/content-capture.ts';
 
 /** Default size limit of a stored thought, tool input or observation (`agent_trace_history`), in characters. */
@@ -21,22 +21,27 @@ export function storedText(text: string | null, options: StoredContentOptions): 
 }
 
 /**
- * A JSON value as stored in a step row: every string (and key) redacted and NUL-free; when its JSON is
- * longer than the limit, the cut JSON text instead (a string), so that a huge HTTP body never bloats
- * the table.
+ * A JSON value as stored in a step row: every string (and key) redacted and NUL-free, containers nested
+ * past the storable depth replaced by a marker (as the stores would); when its JSON is longer than the
+ * limit, the cut JSON text instead (a string), so that a huge HTTP body never bloats the table.
  */
 export function storedJson(value: JsonValue, options: StoredContentOptions): JsonValue {
-  const clean = cleanJson(value, options.redact);
+  const clean = cleanJson(limitJsonDepth(value), options.redact);
   const text = JSON.stringify(clean) ?? 'null';
   return text.length <= options.maxChars ? clean : cut(text, options.maxChars);
 }
 
-/** The tool message content the model gets: strings as they are, other values as JSON, cut at the limit. */
+/**
+ * The tool message content the model gets: strings as they are, other values as JSON (containers nested
+ * past the storable depth replaced by a marker), cut at the limit.
+ */
 export function toolResultContent(observation: JsonValue, maxChars: number): string {
-  const text = typeof observation === 'string' ? observation : (JSON.stringify(observation) ?? 'null');
+  const text =
+    typeof observation === 'string' ? observation : (JSON.stringify(limitJsonDepth(observation)) ?? 'null');
   return cut(text, maxChars);
 }
 
+/** Recursive: only called on values whose depth `limitJsonDepth` has bounded. */
 function cleanJson(value: JsonValue, redact: Redactor): JsonValue {
   if (typeof value === 'string') return stripNul(redact(value));
   if (Array.isArray(value)) return value.map((item) => cleanJson(item, redact));

@@ -1,6 +1,7 @@
 import {
   type FlowtraceError,
   type JsonValue,
+  limitJsonDepth,
   PermanentNodeError,
   renderJsonTemplate,
   renderTemplate,
@@ -218,7 +219,7 @@ function safeHeaders(headers: Record<string, string>): Record<string, string> {
 
 function bodyExcerpt(body: JsonValue, secrets: readonly string[]): string {
   if (body === null) return '';
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const text = typeof body === 'string' ? body : JSON.stringify(limitJsonDepth(body));
   const flat = text.replace(/\s+/g, ' ').trim();
   return redactSecrets(flat.length > 300 ? `${flat.slice(0, 300)}…` : flat, secrets);
 }

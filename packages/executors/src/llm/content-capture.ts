@@ -1,3 +1,4 @@
+import { limitJsonDepth } from '@flowtrace/workflow';
 import type { Attributes } from '@opentelemetry/api';
 import {
   createRedactor as buildRedactor,
@@ -100,7 +101,7 @@ class Budget {
     return cut;
   }
   json(value: unknown): unknown {
-    const serialized = typeof value === 'string' ? value : JSON.stringify(value);
+    const serialized = typeof value === 'string' ? value : JSON.stringify(limitJsonDepth(value));
     const text = this.text(serialized);
     if (typeof value === 'string' || text !== serialized) {
       try {

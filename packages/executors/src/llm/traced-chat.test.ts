@@ -1,5 +1,5 @@
 import type { ModelCallRecord } from '@flowtrace/workflow';
-import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
+import { PermanentNodeError, STORED_JSON_MAX_DEPTH, TransientNodeError } from '@flowtrace/workflow';
 import { propagation, type SpanContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -264,6 +264,37 @@ describe('tracedChat', () => {
       expect(failed.attributes).toHaveProperty('gen_ai.input.messages');
       expect(failed.attributes).not.toHaveProperty('gen_ai.output.messages');
     });
+  });
+
+  it('bounds the depth of tool-call arguments a model nests deeper than the stack allows', async () => {
+    const depth = 100_000;
+    server.queueCompletion({
+      toolCalls: [{ name: 'lookup', arguments: `{"q":${'['.repeat(depth)}"x"${']'.repeat(depth)}}` }],
+    });
+    const capture: ContentCaptureOptions = { enabled: true, maxLength: 100_000, redact: [] };
+    const first = await tracedChat(options({ capture }));
+    const [call] = first.response.message.toolCalls;
+    const marker = `[removed: nested deeper than ${STORED_JSON_MAX_DEPTH} levels]`;
+    expect(JSON.stringify(call?.arguments)).toContain(marker);
+    expect(String(telemetry.span('chat gpt-4o-mini').attributes['gen_ai.output.messages'])).toContain(marker);
+
+    // The arguments go back to the provider with the tool's result, as an agent sends them.
+    server.queueCompletion({ text: 'done' });
+    const second = await tracedChat(
+      options({
+        capture,
+        request: {
+          ...request,
+          messages: [
+            ...request.messages,
+            { role: 'assistant', content: null, toolCalls: first.response.message.toolCalls },
+            { role: 'tool', toolCallId: call?.id ?? '', content: 'ok' },
+          ],
+        },
+      }),
+    );
+    expect(second.response.message.text).toBe('done');
+    expect(JSON.stringify(server.chatRequests[1]?.body)).toContain(JSON.stringify(marker).slice(1, -1));
   });
 
   it('does not claim a temperature the provider does not send', async () => {

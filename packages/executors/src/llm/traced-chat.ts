@@ -1,5 +1,5 @@
 import type { ExecutionLedger, Logger, ModelCallEstimate, ModelCallReservation } from '@flowtrace/workflow';
-import { FlowtraceError } from '@flowtrace/workflow';
+import { FlowtraceError, limitJsonDepth } from '@flowtrace/workflow';
 import {
   type Attributes,
   type Histogram,
@@ -113,7 +113,7 @@ export function tracedChat(options: TracedChatOptions): Promise<TracedChatResult
         const started = performance.now();
         const calledAt = new Date();
         try {
-          const response = await provider.chat(request, { signal: options.signal });
+          const response = withBoundedToolCalls(await provider.chat(request, { signal: options.signal }));
           state.answered = true;
           const latencyMs = Math.round(performance.now() - started);
           const { costUsd, pricingVersion } = options.pricing.computeCost(
@@ -222,6 +222,22 @@ async function reserveThenCall<T>(
     }
     throw error;
   }
+}
+
+/**
+ * The reply with each tool call's arguments nested at most `STORED_JSON_MAX_DEPTH` deep (deeper
+ * containers become a marker). Arguments travel on: into tool templates and requests, step rows, span
+ * content and the next request to the provider, all of which serialize them, and a model can nest them
+ * deeper than the call stack allows.
+ */
+function withBoundedToolCalls(response: ChatResponse): ChatResponse {
+  const calls = response.message.toolCalls;
+  const bounded = calls.map((call) => {
+    const args = limitJsonDepth(call.arguments);
+    return args === call.arguments ? call : { ...call, arguments: args };
+  });
+  if (bounded.every((call, i) => call === calls[i])) return response;
+  return { ...response, message: { ...response.message, toolCalls: bounded } };
 }
 
 function responseAttributes(response: ChatResponse, costUsd: number | null): Attributes {

@@ -1,7 +1,7 @@
 import type { JsonValue } from '@flowtrace/workflow';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createRedactor, REDACTED, SECRET_HEADER_NAMES } from './redactor.ts';
+import { createRedactor, REDACTED, type Redactor, SECRET_HEADER_NAMES } from './redactor.ts';
 
 /**
  * Secrets as configured: at least 4 characters, any Unicode, URL and JSON syntax included. A secret
@@ -147,6 +147,86 @@ describe('redactor (property-based)', () => {
         },
       ),
       { numRuns: 1_000 },
+    );
+  });
+
+  it('copies a JSON value as the recursive definition would, key order and "__proto__" keys included', () => {
+    const reference = (redact: Redactor, value: JsonValue): JsonValue => {
+      if (typeof value === 'string') return redact(value);
+      if (Array.isArray(value)) return value.map((item) => reference(redact, item));
+      if (value === null || typeof value !== 'object') return value;
+      const out: Record<string, JsonValue> = {};
+      for (const [key, item] of Object.entries(value)) {
+        const secret = ['authorization', 'x-crm-key'].includes(key.toLowerCase()) && item !== null;
+        Object.defineProperty(out, redact(key), {
+          value: secret ? REDACTED : reference(redact, item),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(
+        fc.array(secret, { minLength: 1, maxLength: 3 }).chain((secrets) =>
+          fc.tuple(
+            fc.constant(secrets),
+            fc.letrec<{ value: JsonValue }>((tie) => ({
+              value: fc.oneof(
+                { depthSize: 'small' },
+                textWith(secrets),
+                fc.integer(),
+                fc.constant(null),
+                fc.array(tie('value'), { maxLength: 4 }),
+                fc.dictionary(
+                  fc.oneof(textWith(secrets), fc.constantFrom('__proto__', 'Authorization', 'x-crm-key')),
+                  tie('value'),
+                  { maxKeys: 4 },
+                ),
+              ),
+            })).value,
+          ),
+        ),
+        ([secrets, value]) => {
+          const redact = createRedactor({ secrets, headerNames: ['X-Crm-Key'] });
+          const out = redact.json(value);
+          const expected = reference(redact, value);
+          expect(out).toStrictEqual(expected);
+          expect(JSON.stringify(out)).toBe(JSON.stringify(expected));
+        },
+      ),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('redacts a value nested up to 100,000 levels deep without growing the stack', () => {
+    fc.assert(
+      fc.property(
+        secret,
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.constantFrom('array', 'object', 'mixed'),
+        (s, depth, shape) => {
+          const kindAt = (level: number) =>
+            shape === 'mixed' ? (level % 2 === 0 ? 'array' : 'object') : shape;
+          let value: JsonValue = { leaf: `x ${s} y`, Authorization: 'anything' };
+          for (let level = 0; level < depth; level++) {
+            value = kindAt(level) === 'array' ? [value] : { [`k ${s}`]: value };
+          }
+          let out = createRedactor({ secrets: [s] }).json(value);
+          for (let level = depth - 1; level >= 0; level--) {
+            if (kindAt(level) === 'array') {
+              expect(Array.isArray(out)).toBe(true);
+              out = (out as JsonValue[])[0] as JsonValue;
+            } else {
+              expect(Object.keys(out as object)).toEqual([`k ${REDACTED}`]);
+              out = (out as Record<string, JsonValue>)[`k ${REDACTED}`] as JsonValue;
+            }
+          }
+          expect(out).toEqual({ leaf: `x ${REDACTED} y`, Authorization: REDACTED });
+        },
+      ),
+      { numRuns: 12 },
     );
   });
 });

@@ -1,4 +1,4 @@
-import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
+import { type JsonValue, PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
 import { describe, expect, it } from 'vitest';
 import { createRedactor, REDACTED, redactSecrets } from './redactor.ts';
 
@@ -62,6 +62,28 @@ describe('createRedactor', () => {
     const frozen = Object.freeze(new PermanentNodeError('connector_error', 'tok-7f3a9c1e'));
     expect(redact.error(frozen)).toBe(frozen);
     expect(redact.error('a string')).toBe('a string');
+  });
+
+  it('redacts JSON nested 100,000 levels deep, keeping its shape, and errors carrying it', () => {
+    const depth = 100_000;
+    let value: JsonValue = ['tok-7f3a9c1e'];
+    for (let level = 0; level < depth; level++)
+      value = level % 2 === 0 ? { 'x-crm-key': 'k', next: value } : [value];
+    const bottom = (nested: JsonValue): JsonValue => {
+      let at = nested;
+      for (let level = depth - 1; level >= 0; level--) {
+        if (level % 2 === 0) {
+          expect((at as Record<string, JsonValue>)['x-crm-key']).toBe(REDACTED);
+          at = (at as Record<string, JsonValue>).next as JsonValue;
+        } else at = (at as JsonValue[])[0] as JsonValue;
+      }
+      return at;
+    };
+    expect(bottom(redact.json(value))).toEqual([REDACTED]);
+    const error = redact.error(
+      new PermanentNodeError('connector_error', 'GET returned tok-7f3a9c1e', { details: { body: value } }),
+    );
+    expect(bottom((error.details as { body: JsonValue }).body)).toEqual([REDACTED]);
   });
 
   it('rejects an invalid pattern naming it', () => {

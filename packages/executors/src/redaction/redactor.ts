@@ -80,17 +80,43 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return out;
   };
 
+  // Iterative: targets and providers can send JSON nested far deeper than the call stack allows. The
+  // copy keeps the value's shape at any depth; what may be stored is the engine's decision (it refuses
+  // outputs nested past STORED_JSON_MAX_DEPTH and replaces deeper parts of other values by a marker).
   const json = (value: JsonValue): JsonValue => {
-    if (typeof value === 'string') return text(value);
-    if (Array.isArray(value)) return value.map(json);
-    if (value !== null && typeof value === 'object') {
-      const out: Record<string, JsonValue> = {};
-      for (const [key, item] of Object.entries(value)) {
-        out[text(key)] = secretKeys.has(key.toLowerCase()) && item !== null ? REDACTED : json(item);
+    const root: JsonValue[] = [null];
+    const pending: PendingCopy[] = [{ from: value, into: root, key: 0, copied: false }];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      const { from, into, key } = next;
+      let copy: JsonValue = from;
+      if (next.copied) {
+        // A value under a secret header name, already replaced.
+      } else if (typeof from === 'string') {
+        copy = text(from);
+      } else if (Array.isArray(from)) {
+        const items: JsonValue[] = from.map(() => null);
+        for (let i = from.length - 1; i >= 0; i--) {
+          pending.push({ from: from[i] as JsonValue, into: items, key: i, copied: false });
+        }
+        copy = items;
+      } else if (from !== null && typeof from === 'object') {
+        // Keys are set now, in their order; values are filled in that order too (pushed in reverse), so
+        // that of two keys redacted to the same name the later one wins, as with plain assignment.
+        const out: Record<string, JsonValue> = {};
+        const children: PendingCopy[] = [];
+        for (const [name, item] of Object.entries(from)) {
+          const redactedName = text(name);
+          setOwn(out, redactedName, null);
+          const secret = secretKeys.has(name.toLowerCase()) && item !== null;
+          children.push({ from: secret ? REDACTED : item, into: out, key: redactedName, copied: secret });
+        }
+        for (let i = children.length - 1; i >= 0; i--) pending.push(children[i] as PendingCopy);
+        copy = out;
       }
-      return out;
+      if (Array.isArray(into)) into[key as number] = copy;
+      else setOwn(into, key as string, copy);
     }
-    return value;
+    return root[0] as JsonValue;
   };
 
   const error = <E>(value: E): E => {
@@ -139,6 +165,19 @@ function secretSpellings(secret: string): string[] {
   }
   spellings.push(JSON.stringify(secret).slice(1, -1));
   return spellings;
+}
+
+/** One value of `json`'s copy: where its copy goes, and whether it is already final. */
+interface PendingCopy {
+  from: JsonValue;
+  into: JsonValue[] | Record<string, JsonValue>;
+  key: number | string;
+  copied: boolean;
+}
+
+/** Sets an own property, so that a `__proto__` key stays a key instead of replacing the prototype. */
+function setOwn(target: Record<string, JsonValue>, key: string, value: JsonValue): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function escapeRegExp(text: string): string {

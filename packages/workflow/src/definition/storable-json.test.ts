@@ -2,10 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FlowtraceError } from '../errors/flowtrace-error.ts';
 import { hostileJson, hostileString, nestedJson as nested } from '../testing/hostile-json.ts';
+import { STORED_JSON_MAX_DEPTH } from './limits.ts';
 import {
   assertStorableClientJson,
   findJsonTextProblem,
   isStorableText,
+  limitJsonDepth,
   REPLACEMENT_CHARACTER,
   toStorableJson,
   toStorableText,
@@ -69,6 +71,28 @@ describe('storable JSON', () => {
     expect(findJsonTextProblem(value, { maxDepth: 16 })).toBeNull();
     expect(replaced.count).toBe(1);
     expect(JSON.stringify(value)).toContain('nested deeper than 16 levels');
+  });
+
+  it('limits depth: containers past the bound become the marker, shallower values are returned as they are', () => {
+    const deep = { deep: nested(100_000), text: 'x\u0000' };
+    const limited = limitJsonDepth(deep);
+    expect(findJsonTextProblem(limited, { maxDepth: STORED_JSON_MAX_DEPTH, depthOnly: true })).toBeNull();
+    const serialized = JSON.stringify(limited);
+    expect(serialized).toContain(`"[removed: nested deeper than ${STORED_JSON_MAX_DEPTH} levels]"`);
+    // Only depth is limited: text is left for the stores to repair.
+    expect(serialized).toContain('"text":"x\\u0000"');
+    const shallow = { a: [1, { b: 'c' }] };
+    expect(limitJsonDepth(shallow, 3)).toBe(shallow);
+    expect(limitJsonDepth(shallow, 2)).toEqual({ a: [1, '[removed: nested deeper than 2 levels]'] });
+    expect(limitJsonDepth('text', 0)).toBe('text');
+    fc.assert(
+      fc.property(hostileJson, fc.integer({ min: 1, max: 6 }), (value, maxDepth) => {
+        const out = limitJsonDepth(value, maxDepth);
+        expect(findJsonTextProblem(out, { maxDepth, depthOnly: true })).toBeNull();
+        if (findJsonTextProblem(value, { maxDepth, depthOnly: true }) === null) expect(out).toBe(value);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('keeps a "__proto__" key as a key', () => {

@@ -1,5 +1,5 @@
 import { FlowtraceError } from '../errors/flowtrace-error.ts';
-import { DEFINITION_LIMITS } from './limits.ts';
+import { DEFINITION_LIMITS, STORED_JSON_MAX_DEPTH } from './limits.ts';
 
 /**
  * What Postgres cannot store, and how to find or repair it without recursion: `text` refuses U+0000,
@@ -150,7 +150,7 @@ export function toStorableJson<T>(
     if (!isContainer(current)) return current;
     if (depth > options.maxDepth) {
       note(path);
-      return `[removed: nested deeper than ${options.maxDepth} levels]`;
+      return tooDeepMarker(options.maxDepth);
     }
     if (Array.isArray(current)) return current.map((item, i) => repair(item, childPath(path, i), depth + 1));
     const out: Record<string, unknown> = {};
@@ -172,6 +172,43 @@ export function toStorableJson<T>(
     return out;
   };
   return { value: repair(value, options.root ?? '', isContainer(value) ? 1 : 0) as T, replaced };
+}
+
+/** What replaces a container nested deeper than `maxDepth`. */
+function tooDeepMarker(maxDepth: number): string {
+  return `[removed: nested deeper than ${maxDepth} levels]`;
+}
+
+/**
+ * The value with every container nested deeper than `maxDepth` (default `STORED_JSON_MAX_DEPTH`)
+ * replaced by the marker `toStorableJson` uses; returned as it is (no copy) when nothing is that deep.
+ * For JSON from targets and providers that is serialized or walked recursively other than as a node's
+ * output (span content, step rows, tool results, error excerpts, tool-call arguments): JSON.stringify and
+ * recursive code overflow the stack on deeper values. Objects with `toJSON` are serialized first.
+ */
+export function limitJsonDepth<T>(value: T, maxDepth: number = STORED_JSON_MAX_DEPTH): T {
+  if (findJsonTextProblem(value, { maxDepth, depthOnly: true }) === null) return value;
+  // Recursion is bounded: containers past maxDepth are not entered.
+  const cut = (input: unknown, depth: number): unknown => {
+    let current = input;
+    if (isContainer(current) && typeof (current as { toJSON?: unknown }).toJSON === 'function') {
+      current = (current as { toJSON: () => unknown }).toJSON();
+    }
+    if (!isContainer(current)) return current;
+    if (depth > maxDepth) return tooDeepMarker(maxDepth);
+    if (Array.isArray(current)) return current.map((item) => cut(item, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(current)) {
+      Object.defineProperty(out, key, {
+        value: cut(child, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  };
+  return cut(value, 1) as T;
 }
 
 /**
