@@ -175,11 +175,17 @@ export class NodeProcessor {
     const { store, catalog, logger } = this.#deps;
     const startedAt = performance.now();
     const spanContext = span.spanContext();
+    // The job names its run's workflow (the claim checks it): its graph says which outputs to read.
+    const workflow = await catalog.get(data.workflowId);
+    if (!workflow) throw new Error(`workflow ${data.workflowId} of run ${data.runId} is missing`);
+    const node = workflow.node(data.nodeId);
     const claimed = await store.claim({
       runId: data.runId,
       nodeId: data.nodeId,
       traceId: spanContext.traceId,
       spanId: spanContext.spanId,
+      workflowId: workflow.id,
+      outputsOf: workflow.ancestorList(node.id),
     });
     if (!claimed) {
       span.setAttribute(FlowtraceAttributes.NODE_STATUS, 'not_runnable');
@@ -187,9 +193,6 @@ export class NodeProcessor {
     }
     span.setAttribute(FlowtraceAttributes.ATTEMPT, claimed.attempt);
     if (claimed.apiKeyId) span.setAttribute(semconv.ATTR_USER_ID, claimed.apiKeyId);
-    const workflow = await catalog.get(claimed.workflowId);
-    if (!workflow) throw new Error(`workflow ${claimed.workflowId} of run ${data.runId} is missing`);
-    const node = workflow.node(data.nodeId);
     span.setAttribute(FlowtraceAttributes.NODE_TYPE, node.type);
     span.setAttribute(FlowtraceAttributes.WORKFLOW_NAME, workflow.name);
     if (claimed.lostAttempt) {
@@ -313,10 +316,8 @@ export class NodeProcessor {
   async #execute(attempt: Attempt, controller: AbortController): Promise<JsonValue> {
     const { data, claimed, workflow, node, ledger, logger } = attempt;
     const executor = this.#deps.executors.get(node.type);
-    const ancestors = workflow.ancestors(node.id);
-    const upstream: Record<string, JsonValue> = {};
-    for (const [id, value] of Object.entries(claimed.completedOutputs))
-      if (ancestors.has(id)) upstream[id] = value;
+    // The claim read the completed outputs of this node's ancestors only.
+    const upstream: Record<string, JsonValue> = claimed.completedOutputs;
 
     const timeoutMs = node.timeoutMs ?? this.#options.defaultTimeoutMs;
     const timer = setTimeout(

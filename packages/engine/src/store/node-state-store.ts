@@ -32,11 +32,24 @@ export interface ClaimedNode {
   workflowId: string;
   apiKeyId: string | null;
   input: JsonValue;
-  /** Outputs of the run's completed nodes, by node id. */
+  /** Outputs of the run's completed nodes (those asked for: the node's ancestors), by node id. */
   completedOutputs: Record<string, JsonValue>;
   run: RunTraceIdentity;
   /** The previous attempt, when it was lost mid-flight (its worker died): emitted as a failed span. */
   lostAttempt: { attempt: number; traceId: string; spanId: string; startedAt: Date } | null;
+}
+
+/** The node attempt a worker claims, and what it needs read back. */
+export interface ClaimRef {
+  runId: string;
+  nodeId: string;
+  /** The attempt's consumer span, stamped on the node and its `node.started` event. */
+  traceId: string;
+  spanId: string;
+  /** The workflow the job was dispatched for: a job naming another workflow than its run's is not runnable. */
+  workflowId?: string;
+  /** Nodes whose completed outputs the claim returns (the node's ancestors); all completed ones if absent. */
+  outputsOf?: readonly string[];
 }
 
 /** Where a ready successor was dispatched: persisted so a re-drive can continue the trace. */
@@ -119,19 +132,18 @@ export class NodeStateStore {
    * Marks the node running for a new attempt (also after a stalled delivery) and returns what executing it
    * needs, in one round trip. Null when the node is not runnable: done, cancelled, or its run is over.
    */
-  claim(ref: {
-    runId: string;
-    nodeId: string;
-    traceId: string;
-    spanId: string;
-  }): Promise<ClaimedNode | null> {
+  claim(ref: ClaimRef): Promise<ClaimedNode | null> {
     const sql = this.#sql;
+    // Only the outputs the node's templates can reference (its ancestors'), so that a claim reads what the
+    // node needs whatever the size of its run; every completed output when the caller does not know them.
+    const outputsOf = ref.outputsOf ? sql`and d.node_id = any(${ref.outputsOf as string[]}::text[])` : sql``;
+    const sameWorkflow = ref.workflowId ? sql`and r.workflow_id = ${ref.workflowId}::uuid` : sql``;
     const claimed = withDbSpan(this.#tracer, 'claim_node', async (): Promise<ClaimedNode | null> => {
       const rows = await sql`
         with run_lock as (
           -- The run's row before the node's: the lock order of every writer of a run's events (see
           -- lockRunForEvents). The node row is locked by the UPDATE below, which joins this row.
-          select id, status from runs where id = ${ref.runId} for no key update
+          select id, status, workflow_id from runs where id = ${ref.runId} for no key update
         ),
         previous as (
           -- The row as it was before this claim (sibling CTEs read the statement's snapshot). No FOR UPDATE:
@@ -146,7 +158,7 @@ export class NodeStateStore {
           from run_lock r
           where n.run_id = ${ref.runId} and n.node_id = ${ref.nodeId}
             and n.status in ('queued', 'running')
-            and r.status in ('queued', 'running')
+            and r.status in ('queued', 'running') ${sameWorkflow}
           returning n.attempt, n.max_attempts
         ),
         run_update as (
@@ -176,7 +188,7 @@ export class NodeStateStore {
                p.status as previous_status, p.attempt as previous_attempt, p.trace_id as previous_trace_id,
                p.span_id as previous_span_id, p.started_at as previous_started_at,
                (select coalesce(jsonb_object_agg(d.node_id, d.output), '{}'::jsonb)
-                  from node_runs d where d.run_id = ${ref.runId} and d.status = 'completed') as outputs
+                  from node_runs d where d.run_id = ${ref.runId} and d.status = 'completed' ${outputsOf}) as outputs
         from claimed c cross join previous p join runs r on r.id = ${ref.runId}`;
       const row = rows[0];
       if (!row) return null;

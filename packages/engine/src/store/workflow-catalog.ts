@@ -18,6 +18,7 @@ export class CompiledWorkflow {
   readonly #nodes: Map<string, WorkflowNode>;
   readonly #successors: Map<string, string[]>;
   readonly #ancestors = new Map<string, Set<string>>();
+  readonly #ancestorLists = new Map<string, readonly string[]>();
   /** Nodes nothing depends on; their outputs are the run's output. */
   readonly sinks: readonly string[];
 
@@ -58,6 +59,16 @@ export class CompiledWorkflow {
     if (!result) {
       result = ancestorsOf(this.definition, nodeId);
       this.#ancestors.set(nodeId, result);
+    }
+    return result;
+  }
+
+  /** The node's ancestors as a list (the outputs its claim reads), computed once. */
+  ancestorList(nodeId: string): readonly string[] {
+    let result = this.#ancestorLists.get(nodeId);
+    if (!result) {
+      result = [...this.ancestors(nodeId)].sort();
+      this.#ancestorLists.set(nodeId, result);
     }
     return result;
   }
