@@ -104,6 +104,58 @@ describe('API input validation, authentication and tenant isolation', () => {
       /larger than/,
     ],
     ['no nodes', { name: 'w', nodes: [] }, 'invalid_definition', /at least one node/],
+    [
+      'a responseFormat schema that is not valid JSON Schema',
+      {
+        name: 'w',
+        nodes: [
+          {
+            ...llm('classify'),
+            config: {
+              provider: 'simulated',
+              model: 'm',
+              prompt: 'classify',
+              responseFormat: { type: 'json_schema', name: 'label', schema: { type: 'text' } },
+            },
+          },
+        ],
+      },
+      'invalid_json_schema',
+      /node "classify": the responseFormat schema is not a valid JSON Schema \(2020-12\): .*\/type/,
+    ],
+    [
+      'a tool parameters schema with an unknown keyword',
+      {
+        name: 'w',
+        nodes: [
+          {
+            id: 'helper',
+            type: 'agent',
+            config: {
+              name: 'helper',
+              provider: 'simulated',
+              model: 'm',
+              prompt: 'help',
+              tools: [
+                {
+                  type: 'http',
+                  name: 'lookup',
+                  description: 'Look a word up',
+                  url: 'https://dictionary.example/{{ args.word }}',
+                  parameters: {
+                    type: 'object',
+                    properties: { word: { type: 'string' } },
+                    requried: ['word'],
+                  },
+                },
+              ],
+            },
+          },
+        ],
+      },
+      'invalid_json_schema',
+      /node "helper": the parameters of tool "lookup".*unknown keyword: "requried"/,
+    ],
   ];
 
   it.each(invalid)(

@@ -1,4 +1,5 @@
 export { ancestorsOf, rootNodes, successorsOf } from './definition/graph.ts';
+export { compileNodeJsonSchema } from './definition/json-schemas.ts';
 export { DEFINITION_LIMITS, jsonByteLength, STORED_JSON_MAX_DEPTH } from './definition/limits.ts';
 export {
   type AgentNodeConfig,
@@ -57,6 +58,20 @@ export type {
   NodeExecutionContext,
   NodeExecutor,
 } from './executor/node-executor.ts';
+export type {
+  JsonSchema,
+  JsonSchemaObject,
+  JsonSchemaTypeName,
+} from './json-schema/json-schema.ts';
+export {
+  type CompiledJsonSchema,
+  compileJsonSchema,
+  describeViolation,
+  InvalidJsonSchemaError,
+  JsonSchemaCompiler,
+  type JsonSchemaCompilerOptions,
+  type JsonSchemaViolation,
+} from './json-schema/schema-compiler.ts';
 export {
   jsonTemplateStrings,
   renderJsonTemplate,

@@ -112,6 +112,56 @@ describe('agent executor: tool errors go back to the model', () => {
     expect(agent.attributes['flowtrace.agent.tool_errors']).toBe(5);
   });
 
+  it('checks arguments against the parameters schema before the tool runs, and tells the model what is wrong', async () => {
+    target.on('GET', '/weather/Lima', { body: { sky: 'fog' } });
+    const strictWeather = {
+      ...weatherTool(),
+      parameters: {
+        type: 'object',
+        properties: { city: { type: 'string', minLength: 2 }, units: { enum: ['metric', 'imperial'] } },
+        required: ['city'],
+        additionalProperties: false,
+      },
+    };
+    openai
+      .queueCompletion({
+        toolCalls: [
+          { id: 'c_type', name: 'get_weather', arguments: { city: 42 } },
+          { id: 'c_enum', name: 'get_weather', arguments: { city: 'Lima', units: 'kelvin' } },
+          { id: 'c_extra', name: 'get_weather', arguments: { city: 'Lima', country: 'PE' } },
+        ],
+      })
+      .queueCompletion({ toolCalls: [{ id: 'c_ok', name: 'get_weather', arguments: { city: 'Lima' } }] })
+      .queueCompletion({ text: 'Foggy in Lima.' });
+
+    const { output, error, steps, spans } = await runAgent(agentConfig({ tools: [strictWeather] }));
+    expect(error).toBeUndefined();
+    expect(output).toMatchObject({ answer: 'Foggy in Lima.', toolCalls: 4 });
+    // Only the call whose arguments matched reached the server.
+    expect(target.requests.map((r) => r.url)).toEqual(['/weather/Lima']);
+    const fedBack = messagesOf(1)
+      .filter((m) => m.role === 'tool')
+      .map((m) => JSON.parse(m.content as string).error as string);
+    const refused =
+      'the arguments for tool "get_weather" do not match its parameters schema: the arguments at';
+    expect(fedBack).toEqual([
+      `${refused} /city must be string; call it again with arguments that do`,
+      `${refused} /units must be one of "metric", "imperial"; call it again with arguments that do`,
+      // additionalProperties fails at the object itself.
+      'the arguments for tool "get_weather" do not match its parameters schema: the arguments must not have the property "country"; call it again with arguments that do',
+    ]);
+    expect(steps.map((s) => [s.record.toolCallId, s.record.isError])).toEqual([
+      ['c_type', true],
+      ['c_enum', true],
+      ['c_extra', true],
+      ['c_ok', false],
+      [null, false],
+    ]);
+    expect(
+      spans.filter((s) => s.name === 'execute_tool get_weather').map((s) => s.attributes['error.type']),
+    ).toEqual(['invalid_arguments', 'invalid_arguments', 'invalid_arguments', undefined]);
+  });
+
   it('cuts large observations: the model gets 32 KiB, the stored step the configured limit', async () => {
     target.on('GET', '/weather/Big', { body: 'x'.repeat(50_000) });
     openai
@@ -236,6 +286,17 @@ describe('agent executor: failures that propagate', () => {
     );
     expect(clash.error).toMatchObject({ code: 'invalid_definition' });
     expect((clash.error as Error).message).toContain('"style.advisor" and "style_advisor"');
+    // A schema stored before registration compiled schemas: the node fails, and no model call is paid for.
+    const badSchema = await runAgent(
+      agentConfig({ tools: [{ ...weatherTool(), parameters: { type: 'object', requried: ['city'] } }] }),
+    );
+    expect(badSchema.error).toBeInstanceOf(PermanentNodeError);
+    expect(badSchema.error).toMatchObject({
+      code: 'invalid_json_schema',
+      nodeId: 'advise',
+      details: { tool: 'get_weather' },
+    });
+    expect((badSchema.error as Error).message).toContain('unknown keyword: "requried"');
     expect(openai.requests).toHaveLength(0);
   });
 });

@@ -2,6 +2,7 @@ import { withSpan } from '@flowtrace/telemetry';
 import {
   type AgentStepRecord,
   FlowtraceError,
+  type JsonSchemaObject,
   type JsonValue,
   type Logger,
   type NodeExecutionContext,
@@ -123,7 +124,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): NodeExecutor<'agen
         messages.push({ role: 'system', content: render(config.system, scope, where) });
       }
       messages.push({ role: 'user', content: render(config.prompt, scope, where) });
-      const resolved = new Map<string, Record<string, unknown>>();
+      const resolved = new Map<string, JsonSchemaObject>();
       for (const tool of config.tools) {
         if (tool.type !== 'llm' || !deps.tools.llm.parameters) continue;
         const parameters = await deps.tools.llm.parameters(tool, {

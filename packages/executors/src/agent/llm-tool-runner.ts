@@ -1,4 +1,5 @@
 import {
+  type JsonSchemaObject,
   type LlmNodeConfig,
   type LlmTool,
   PermanentNodeError,
@@ -114,7 +115,7 @@ interface PromptSource {
 }
 
 /** Arguments for a referenced prompt: one required string per top-level `input.<name>` it reads. */
-function inputParameters(templates: readonly string[]): Record<string, unknown> {
+function inputParameters(templates: readonly string[]): JsonSchemaObject {
   const names = new Set<string>();
   for (const text of templates) {
     for (const ref of templateReferences(text)) {

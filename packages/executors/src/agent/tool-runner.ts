@@ -1,6 +1,7 @@
 import type {
   ExecutionLedger,
   HttpTool,
+  JsonSchemaObject,
   JsonValue,
   LlmTool,
   Logger,
@@ -41,7 +42,7 @@ export interface AgentToolRunner<T> {
   parameters?(
     tool: T,
     ctx: Pick<AgentToolContext, 'tenantId' | 'nodeId'>,
-  ): Promise<Record<string, unknown> | undefined>;
+  ): Promise<JsonSchemaObject | undefined>;
 }
 
 /** One runner per tool type, so that a worker composes the tools it can offer. */

@@ -1,4 +1,13 @@
-import { type AgentTool, FlowtraceError, type JsonValue, PermanentNodeError } from '@flowtrace/workflow';
+import {
+  type AgentTool,
+  type CompiledJsonSchema,
+  compileNodeJsonSchema,
+  describeViolation,
+  FlowtraceError,
+  type JsonSchemaObject,
+  type JsonValue,
+  PermanentNodeError,
+} from '@flowtrace/workflow';
 import type { ChatToolDefinition } from '../llm/provider.ts';
 import {
   GEN_AI_TOOL_TYPE_VALUE_DATASTORE,
@@ -15,6 +24,8 @@ export interface OfferedTool {
    */
   wireName: string;
   definition: ChatToolDefinition;
+  /** `definition.parameters`, compiled: the model's arguments are checked against it before the tool runs. */
+  argumentsSchema: CompiledJsonSchema;
 }
 
 /** The tools an agent offers, by wire name. */
@@ -28,14 +39,16 @@ export interface Toolset {
 
 /**
  * Builds the tool definitions the model gets: name, description and a JSON-schema of the arguments
- * (the configured `parameters` for http and llm tools, `{ query: string }` for rag tools). Two tools
- * whose names collide on the wire are a definition error.
+ * (the configured `parameters` for http and llm tools, `{ query: string }` for rag tools), and compiles
+ * each schema (once per process, see `compileJsonSchema`). Two tools whose names collide on the wire, or a
+ * schema that does not compile (one stored before schemas were checked at registration, or looked up by a
+ * runner), are definition errors.
  */
 export function buildToolset(
   tools: readonly AgentTool[],
   where: { nodeId: string },
   /** Argument schemas looked up by the runners, by configured tool name. */
-  resolvedParameters: ReadonlyMap<string, Record<string, unknown>> = new Map(),
+  resolvedParameters: ReadonlyMap<string, JsonSchemaObject> = new Map(),
 ): Toolset {
   const byWire = new Map<string, OfferedTool>();
   const byName = new Map<string, OfferedTool>();
@@ -49,14 +62,16 @@ export function buildToolset(
         { ...where, details: { tools: [clash.tool.name, tool.name] } },
       );
     }
+    const parameters = resolvedParameters.get(tool.name) ?? parametersOf(tool);
     const offered: OfferedTool = {
       tool,
       wireName,
-      definition: {
-        name: wireName,
-        description: tool.description,
-        parameters: resolvedParameters.get(tool.name) ?? parametersOf(tool),
-      },
+      definition: { name: wireName, description: tool.description, parameters },
+      argumentsSchema: compileNodeJsonSchema(parameters, {
+        ...where,
+        label: `parameters of tool "${tool.name}"`,
+        details: { tool: tool.name },
+      }),
     };
     byWire.set(wireName, offered);
     byName.set(tool.name, offered);
@@ -69,7 +84,7 @@ export function buildToolset(
   };
 }
 
-function parametersOf(tool: AgentTool): Record<string, unknown> {
+function parametersOf(tool: AgentTool): JsonSchemaObject {
   if (tool.type === 'rag') {
     return {
       type: 'object',
@@ -112,8 +127,9 @@ export class ToolCallError extends FlowtraceError {
 }
 
 /**
- * The model's arguments as an object. Providers hand over the raw text when it is not valid JSON; that,
- * a non-object value and missing `required` properties are reported back to the model.
+ * The model's arguments as an object that matches the tool's parameters schema. Providers hand over the
+ * raw text when it is not valid JSON; that, a non-object value and a value the schema refuses are
+ * reported back to the model (the loop turns the error into the tool's result), so that it can call again.
  */
 export function parseToolArguments(offered: OfferedTool, args: JsonValue): Record<string, JsonValue> {
   const name = offered.wireName;
@@ -130,17 +146,18 @@ export function parseToolArguments(offered: OfferedTool, args: JsonValue): Recor
       `the arguments for tool "${name}" must be a JSON object matching its parameters schema`,
     );
   }
-  const required = offered.definition.parameters.required;
-  if (Array.isArray(required)) {
-    const missing = required.filter(
-      (key): key is string => typeof key === 'string' && !Object.hasOwn(args, key),
+  const violation = offered.argumentsSchema.validate(args);
+  if (violation === null) return args;
+  // Every missing top-level argument at once (Ajv stops at the first): the model fixes them in one call.
+  const missing = (offered.definition.parameters.required ?? []).filter((key) => !Object.hasOwn(args, key));
+  if (violation.keyword === 'required' && violation.instancePath === '' && missing.length > 0) {
+    throw new ToolCallError(
+      'invalid_arguments',
+      `tool "${name}" is missing required argument${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`,
     );
-    if (missing.length > 0) {
-      throw new ToolCallError(
-        'invalid_arguments',
-        `tool "${name}" is missing required argument${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`,
-      );
-    }
   }
-  return args;
+  throw new ToolCallError(
+    'invalid_arguments',
+    `the arguments for tool "${name}" do not match its parameters schema: ${describeViolation(violation, 'the arguments')}; call it again with arguments that do`,
+  );
 }

@@ -1,4 +1,4 @@
-import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
+import { type JsonSchemaObject, PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
 import { propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -92,7 +92,7 @@ describe('AnthropicProvider', () => {
 
   it('defaults max_tokens and asks for structured output with output_config', async () => {
     server.queueMessage({ text: '{"label":"spam"}' });
-    const schema = {
+    const schema: JsonSchemaObject = {
       type: 'object',
       properties: { label: { type: 'string' } },
       required: ['label'],

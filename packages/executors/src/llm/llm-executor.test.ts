@@ -1,5 +1,5 @@
 import type { JsonValue, LlmNodeConfig, ModelCallRecord, NodeExecutionContext } from '@flowtrace/workflow';
-import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
+import { isRetryable, PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAiServer } from '../testing/fake-openai-server.ts';
 import { createInMemoryTelemetry, type InMemoryTelemetry } from '../testing/in-memory-telemetry.ts';
@@ -124,8 +124,8 @@ describe('createLlmExecutor', () => {
   });
 
   it('parses the JSON answer when a response format is requested', async () => {
-    const responseFormat = {
-      type: 'json_schema' as const,
+    const responseFormat: LlmNodeConfig['responseFormat'] = {
+      type: 'json_schema',
       name: 'label',
       schema: { type: 'object', properties: { label: { type: 'string' } }, required: ['label'] },
     };
@@ -154,6 +154,79 @@ describe('createLlmExecutor', () => {
     )) as Record<string, JsonValue>;
     expect(simulated.json).toEqual({ label: expect.any(String) });
     expect(simulated.costUsd).toBeGreaterThan(0);
+  });
+
+  it('checks the JSON answer against the schema: a mismatch is a transient response_schema_mismatch', async () => {
+    const responseFormat: LlmNodeConfig['responseFormat'] = {
+      type: 'json_schema',
+      name: 'label',
+      schema: {
+        type: 'object',
+        properties: { label: { enum: ['spam', 'ham'] }, score: { type: 'number', minimum: 0, maximum: 1 } },
+        required: ['label'],
+        additionalProperties: false,
+      },
+    };
+    const classify = () =>
+      executor()
+        .execute(context({ provider: 'openai', model: 'gpt-4o-mini', prompt: 'classify', responseFormat }))
+        .catch((e: unknown) => e);
+
+    server.queueCompletion({ text: '{"label":"spam","score":0.9}' });
+    expect(((await classify()) as Record<string, JsonValue>).json).toEqual({ label: 'spam', score: 0.9 });
+
+    for (const [answer, message, instancePath] of [
+      ['{"label":"eggs"}', 'the answer at /label must be one of "spam", "ham"', '/label'],
+      ['{"label":"ham","score":7}', 'the answer at /score must be <= 1', '/score'],
+      ['{"score":0.5}', 'the answer must have the property "label"', ''],
+      ['["spam"]', 'the answer must be object', ''],
+    ] as const) {
+      server.queueCompletion({ text: answer });
+      const ctx = context({ provider: 'openai', model: 'gpt-4o-mini', prompt: 'classify', responseFormat });
+      const error = await executor()
+        .execute(ctx)
+        .catch((e: unknown) => e);
+      // Transient, like invalid JSON: the engine retries it under the node's retry policy.
+      expect(error).toBeInstanceOf(TransientNodeError);
+      expect(isRetryable(error)).toBe(true);
+      expect(error).toMatchObject({
+        code: 'response_schema_mismatch',
+        nodeId: 'summarize',
+        details: { provider: 'openai', instancePath },
+      });
+      expect((error as Error).message).toBe(
+        `provider "openai" returned JSON that does not match the responseFormat schema: ${message}`,
+      );
+      // The call was made and paid for: its cost is recorded.
+      expect(ctx.records).toHaveLength(1);
+    }
+  });
+
+  it('fails permanently on a responseFormat schema that does not compile, before calling the provider', async () => {
+    const ctx = context({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      prompt: 'classify',
+      // As a definition stored before registration compiled schemas could hold it.
+      responseFormat: {
+        type: 'json_schema',
+        name: 'label',
+        schema: JSON.parse('{"type":"object","properties":3}'),
+      },
+    });
+    const error = await executor()
+      .execute(ctx)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentNodeError);
+    expect(error).toMatchObject({
+      code: 'invalid_json_schema',
+      nodeId: 'summarize',
+      details: { path: 'config.responseFormat.schema' },
+    });
+    expect((error as Error).message).toMatch(
+      /not a valid JSON Schema \(2020-12\): .*\/properties must be object/,
+    );
+    expect(server.requests).toHaveLength(0);
   });
 
   it('passes provider failures through as node errors', async () => {

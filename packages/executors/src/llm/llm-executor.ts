@@ -1,11 +1,19 @@
 import type {
+  CompiledJsonSchema,
   JsonValue,
   Logger,
   NodeExecutionContext,
   NodeExecutor,
   TemplateScope,
 } from '@flowtrace/workflow';
-import { FlowtraceError, PermanentNodeError, renderTemplate, TransientNodeError } from '@flowtrace/workflow';
+import {
+  compileNodeJsonSchema,
+  describeViolation,
+  FlowtraceError,
+  PermanentNodeError,
+  renderTemplate,
+  TransientNodeError,
+} from '@flowtrace/workflow';
 import type { Meter, Tracer } from '@opentelemetry/api';
 import type { ContentCaptureOptions } from './content-capture.ts';
 import { createPricingTable, type PricingTable } from './pricing.ts';
@@ -37,7 +45,8 @@ export interface LlmNodeOutput {
 
 /**
  * The `llm` node: renders `system` and `prompt` against the run input and predecessor outputs, makes one
- * traced chat call and returns the text (plus `json`, parsed, when the node asked for structured output).
+ * traced chat call and returns the text (plus `json`, parsed and checked against the schema, when the node
+ * asked for structured output).
  */
 export function createLlmExecutor(deps: LlmExecutorDeps): NodeExecutor<'llm'> {
   const pricing = deps.pricing ?? createPricingTable({ logger: deps.logger });
@@ -49,6 +58,15 @@ export function createLlmExecutor(deps: LlmExecutorDeps): NodeExecutor<'llm'> {
     type: 'llm',
     async execute(ctx: NodeExecutionContext<'llm'>): Promise<JsonValue> {
       const config = ctx.config;
+      // Before any model call: a schema that does not compile fails the node without spending tokens.
+      const answerSchema =
+        config.responseFormat === undefined
+          ? undefined
+          : compileNodeJsonSchema(config.responseFormat.schema, {
+              nodeId: ctx.nodeId,
+              label: 'responseFormat schema',
+              details: { path: 'config.responseFormat.schema' },
+            });
       const scope = templateScope(ctx);
       const messages: ChatMessage[] = [];
       if (config.system !== undefined) {
@@ -85,8 +103,10 @@ export function createLlmExecutor(deps: LlmExecutorDeps): NodeExecutor<'llm'> {
         usage: { inputTokens: response.usage.inputTokens, outputTokens: response.usage.outputTokens },
         costUsd,
       };
-      if (request.responseFormat !== undefined) {
-        output.json = parseJsonAnswer(text, response.finishReason, config.provider, ctx.nodeId);
+      if (answerSchema !== undefined) {
+        const json = parseJsonAnswer(text, response.finishReason, config.provider, ctx.nodeId);
+        assertAnswerMatches(answerSchema, json, config.provider, ctx.nodeId);
+        output.json = json;
       }
       return output;
     },
@@ -138,5 +158,28 @@ function parseJsonAnswer(text: string, finishReason: string, provider: string, n
       finishReason === 'length' ? ' (the answer was cut off at maxTokens)' : ''
     }`,
     { nodeId, details: { provider, finishReason, length: text.length } },
+  );
+}
+
+/**
+ * A structured answer that parses but does not match the schema is transient, like invalid JSON: providers
+ * without strict structured output (and models under them) get it wrong now and then, and the next
+ * attempt, under the node's retry policy, usually gets it right.
+ */
+function assertAnswerMatches(
+  schema: CompiledJsonSchema,
+  json: JsonValue,
+  provider: string,
+  nodeId: string,
+): void {
+  const violation = schema.validate(json);
+  if (violation === null) return;
+  throw new TransientNodeError(
+    'response_schema_mismatch',
+    `provider "${provider}" returned JSON that does not match the responseFormat schema: ${describeViolation(violation, 'the answer')}`,
+    {
+      nodeId,
+      details: { provider, instancePath: violation.instancePath, keyword: violation.keyword },
+    },
   );
 }

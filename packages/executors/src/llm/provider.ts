@@ -1,4 +1,4 @@
-import type { JsonValue } from '@flowtrace/workflow';
+import type { JsonSchemaObject, JsonValue } from '@flowtrace/workflow';
 
 /**
  * The provider-neutral chat interface shared by the `llm` executor and the agent loop. Providers map it
@@ -35,7 +35,7 @@ export interface ChatToolDefinition {
   name: string;
   description: string;
   /** JSON Schema of the arguments (an object schema). */
-  parameters: Record<string, unknown>;
+  parameters: JsonSchemaObject;
 }
 
 export interface ChatRequest {
@@ -45,7 +45,7 @@ export interface ChatRequest {
   temperature?: number;
   maxTokens?: number;
   /** Ask for a JSON answer matching this JSON Schema. */
-  responseFormat?: { name: string; schema: Record<string, unknown> };
+  responseFormat?: { name: string; schema: JsonSchemaObject };
 }
 
 /**

@@ -1,5 +1,6 @@
+import type { JsonSchemaObject } from '@flowtrace/workflow';
 import { describe, expect, it } from 'vitest';
-import type { ChatMessage, ChatRequest, ChatResponse, ChatToolCall } from './provider.ts';
+import type { ChatMessage, ChatRequest, ChatResponse, ChatToolCall, ChatToolDefinition } from './provider.ts';
 import { SimulatedProvider } from './simulated-provider.ts';
 
 function onlyCall(response: ChatResponse): ChatToolCall {
@@ -49,7 +50,7 @@ describe('SimulatedProvider', () => {
 
   it('calls offered tools in order, one per turn, then answers once every tool has a result', async () => {
     const provider = new SimulatedProvider();
-    const tools = [
+    const tools: ChatToolDefinition[] = [
       {
         name: 'search',
         description: 'Search the web',
@@ -108,7 +109,7 @@ describe('SimulatedProvider', () => {
   });
 
   it('answers JSON satisfying a simple schema when a response format is requested', async () => {
-    const schema = {
+    const schema: JsonSchemaObject = {
       type: 'object',
       properties: {
         title: { type: 'string', maxLength: 12 },

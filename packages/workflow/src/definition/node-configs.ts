@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonSchemaObjectSchema } from '../json-schema/json-schema.ts';
 import { DEFINITION_LIMITS } from './limits.ts';
 
 /** A `{{ path }}` template over the run input, predecessor outputs and (in tools) the model's arguments. */
@@ -7,8 +8,12 @@ const name = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must start with a letter and use only letters, digits, _ . -');
 
-/** JSON Schema object, passed through to providers for structured output and tool parameters. */
-const jsonSchemaObject = z.record(z.string(), z.unknown());
+/**
+ * JSON Schemas (2020-12: `responseFormat.schema`, tool `parameters`) go to providers for structured output
+ * and tool calls; `parseWorkflowDefinition` compiles each one, and the executors validate the model's tool
+ * arguments and structured answers against them.
+ */
+const jsonSchemaObject = jsonSchemaObjectSchema;
 
 export const llmConfigSchema = z.strictObject({
   /** Provider name from the worker's configuration (`openai`, `anthropic`, `simulated`, ...). */

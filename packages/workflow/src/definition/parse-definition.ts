@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { FlowtraceError } from '../errors/flowtrace-error.ts';
 import { jsonTemplateStrings, templateReferences } from '../template/template.ts';
+import { assertJsonSchemas } from './json-schemas.ts';
 import { DEFINITION_LIMITS, jsonByteLength } from './limits.ts';
 import { isNodeType, NODE_CONFIG_SCHEMAS, NODE_TYPES } from './node-configs.ts';
 import { assertStorableClientJson } from './storable-json.ts';
@@ -82,6 +83,7 @@ export function parseWorkflowDefinition(raw: unknown): WorkflowDefinition {
   assertAcyclic(nodes);
   assertTemplateReferences(nodes);
   assertUrlTemplates(nodes);
+  assertJsonSchemas(nodes);
 
   return {
     name: envelope.data.name,

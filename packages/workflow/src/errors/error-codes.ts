@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   unknown_template_reference: 400,
   unknown_workflow_reference: 400,
   definition_too_large: 400,
+  /** A JSON Schema in the definition (tool `parameters`, `responseFormat.schema`) does not compile. */
+  invalid_json_schema: 400,
   // Run requests
   invalid_request: 400,
   invalid_input: 400,
@@ -43,6 +45,8 @@ export const ERROR_CODES = {
   run_timeout: 504,
   provider_error: 502,
   provider_rejected: 422,
+  /** An `llm` node's structured answer does not match its `responseFormat` schema; retried like a malformed reply. */
+  response_schema_mismatch: 502,
   connector_error: 502,
   connector_blocked: 403,
   /** A connector or HTTP tool named a credential its tenant may not use, or for a host it may not go to. */
