@@ -101,7 +101,7 @@ try {
       );
       print(
         `tenant ${tenant.name} (${tenant.id})\nlimits in effect:\n${rows.join('\n')}\nusage: today $${usage.daySpendUsd} and ${usage.dayTokens} tokens; this month $${usage.monthSpendUsd} and ${usage.monthTokens} tokens`,
-        { tenant, ...view, usage },
+        { tenantId: tenant.id, tenantName: tenant.name, ...view, usage },
       );
       break;
     }
