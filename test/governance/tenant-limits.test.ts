@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ApiKeyStore } from '@flowtrace/api';
+import { FlowtraceClient } from '@flowtrace/client';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { NO_LIMITS, type TenantLimits, TenantLimitsStore } from '@flowtrace/engine';
 import { countersAndRows } from '@flowtrace/engine/testing';
@@ -278,6 +279,18 @@ describe('tenant budgets and quotas', () => {
     }
     // Nothing half-written: the earlier limits stand.
     expect((await t.api('GET', '/v1/tenant/limits')).body.limits.dailySpendUsd).toBe(2);
+
+    // The typed client covers the routes.
+    const client = new FlowtraceClient({ baseUrl: stack.apiUrl, apiKey: t.key });
+    const relaxed = await client.setTenantLimits({ dailySpendUsd: 5 });
+    expect(relaxed.limits).toMatchObject({ dailySpendUsd: 5, maxInflightNodes: null });
+    expect((await client.getTenantLimits()).tenant.dailySpendUsd).toBe(5);
+    await expect(client.setTenantLimits({ runsPerMinute: 1000 })).rejects.toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+    });
+    const usage = await client.getUsage({ groupBy: ['day'] });
+    expect(usage).toMatchObject({ groupBy: ['day'], rows: [], totals: { calls: 0 } });
   });
 
   it('sets operator limits with npm run tenant, and answers bad usage queries with 400', async () => {

@@ -15,6 +15,10 @@ import type {
   RunListItem,
   RunSteps,
   SubmitRunRequest,
+  TenantLimitsInput,
+  TenantLimitsView,
+  Usage,
+  UsageQuery,
   Workflow,
   WorkflowDefinitionInput,
 } from './types.ts';
@@ -229,6 +233,26 @@ export class FlowtraceClient {
   ): Promise<IngestResult> {
     const path = `/v1/collections/${enc(collection)}/documents`;
     return (await this.#json<IngestResult>('POST', path, request, options)).body;
+  }
+
+  /** The tenant's budgets and quotas in effect, who set them, and its spend and tokens this day and month. */
+  async getTenantLimits(options: RequestOptions = {}): Promise<TenantLimitsView> {
+    return (await this.#json<TenantLimitsView>('GET', '/v1/tenant/limits', undefined, options)).body;
+  }
+
+  /** Replaces the tenant's own limits (each at most the operator's; a 400 names any that is above). */
+  async setTenantLimits(limits: TenantLimitsInput, options: RequestOptions = {}): Promise<TenantLimitsView> {
+    return (await this.#json<TenantLimitsView>('PUT', '/v1/tenant/limits', limits, options)).body;
+  }
+
+  /** The tenant's model calls, tokens and USD by UTC day, workflow, provider and model (or `groupBy`). */
+  async getUsage(query: UsageQuery = {}, options: RequestOptions = {}): Promise<Usage> {
+    const params = new URLSearchParams();
+    if (query.from !== undefined) params.set('from', query.from);
+    if (query.to !== undefined) params.set('to', query.to);
+    if (query.groupBy !== undefined) params.set('groupBy', query.groupBy.join(','));
+    const search = params.size > 0 ? `?${params}` : '';
+    return (await this.#json<Usage>('GET', `/v1/usage${search}`, undefined, options)).body;
   }
 
   /** Resolves with the run once it is completed, failed or cancelled (following its live events). */

@@ -38,6 +38,13 @@ export type {
   RunStep,
   RunSteps,
   SubmitRunRequest,
+  TenantLimits,
+  TenantLimitsInput,
+  TenantLimitsView,
+  Usage,
+  UsageDimension,
+  UsageQuery,
+  UsageRow,
   Workflow,
   WorkflowDefinitionInput,
 } from './types.ts';

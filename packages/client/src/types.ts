@@ -34,6 +34,21 @@ export type ApiErrorBody = z.infer<typeof schemas.errorBodySchema>;
 /** `POST /v1/collections/:name/documents` body and answer. */
 export type IngestRequest = z.input<typeof schemas.ingestBodySchema>;
 export type IngestResult = z.infer<typeof schemas.ingestResultSchema>;
+/** `GET /v1/tenant/limits` (and `PUT`'s answer): the limits in effect, who set them, and this period's usage. */
+export type TenantLimitsView = z.infer<typeof schemas.tenantLimitsResponseSchema>;
+export type TenantLimits = TenantLimitsView['limits'];
+/** `PUT /v1/tenant/limits` body: the tenant's own limits (absent or null: none of its own). */
+export type TenantLimitsInput = Partial<TenantLimits>;
+/** `GET /v1/usage`. */
+export type Usage = z.infer<typeof schemas.usageResponseSchema>;
+export type UsageRow = Usage['rows'][number];
+export type UsageDimension = Usage['groupBy'][number];
+/** Query of `GET /v1/usage`: UTC days, inclusive. */
+export interface UsageQuery {
+  from?: string;
+  to?: string;
+  groupBy?: readonly UsageDimension[];
+}
 /** Every error code the API may return (`packages/workflow/src/errors/error-codes.ts`). */
 export type ApiErrorCode = ErrorCode;
 

@@ -4,6 +4,8 @@
  */
 
 export { ingestBodySchema, ingestResultSchema } from '../routes/collection-routes.ts';
+export { tenantLimitsResponseSchema } from '../routes/tenant-routes.ts';
+export { usageResponseSchema } from '../routes/usage-routes.ts';
 export {
   listRunsQuerySchema,
   replayAcceptedSchema,
