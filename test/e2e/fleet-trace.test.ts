@@ -6,7 +6,7 @@ import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
 import type { ReceivedSpan } from '@flowtrace/telemetry/receiver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolCallingScript } from '../support/openai-tool-script.ts';
-import { flowtraceClient, must, stackClient } from '../support/stack-client.ts';
+import { flowtraceClient, must, stackClient, waitUntil } from '../support/stack-client.ts';
 
 /**
  * The foundation's end-to-end test: the API and four worker processes (one per node type) as real child
@@ -251,6 +251,102 @@ describe('one trace per run across the API and the worker fleet', () => {
     for (const row of rows) {
       expect(row.trace_id).toBe(traceId);
       expect(ids.has(row.span_id), `${row.kind} row span ${row.span_id}`).toBe(true);
+    }
+  });
+
+  it('stops the running branches of a run a node fails, and records invoke_workflow after their spans end', async () => {
+    // The slow branch's request is held open until the test ends; the fast branch's model call fails (a 400)
+    // once that request has arrived, so the run fails while the slow node is running, in another process.
+    let holdArrived: () => void = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      holdArrived = resolve;
+    });
+    let releaseHold: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      releaseHold = resolve;
+    });
+    target.on('GET', '/hold', async () => {
+      holdArrived();
+      await released;
+      return { body: { late: true } };
+    });
+    target.on('GET', '/after', { body: { ran: true } });
+    const script = toolCallingScript(() => ({ orderId: 'o-77' }));
+    provider.setHandler(async (request) => {
+      if ((request.body as { model?: string }).model !== 'fail-fast') return script(request);
+      await arrived;
+      return {
+        status: 400,
+        body: { error: { message: 'this model is told to fail', type: 'invalid_request_error' } },
+      };
+    });
+    try {
+      const submitted = await api('POST', '/v1/runs', {
+        workflow: {
+          name: 'e2e-fail-fast',
+          nodes: [
+            { id: 'fast', type: 'llm', config: { provider: 'openai', model: 'fail-fast', prompt: 'fail' } },
+            // A timeout far past the test's deadlines: only the stop can end this node in time.
+            { id: 'slow', type: 'connector', timeoutMs: 600_000, config: { url: `${target.url}/hold` } },
+            { id: 'after', type: 'connector', dependsOn: ['slow'], config: { url: `${target.url}/after` } },
+          ],
+        },
+        input: {},
+      });
+      expect(submitted.status).toBe(202);
+      const runId = submitted.body.runId as string;
+      const run = await waitForRun(runId);
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatchObject({ nodeId: 'fast' });
+
+      // The slow node is stopped as on cancel: cancelled with the reason, its successor skipped, never run.
+      const nodeOf = async (nodeId: string) =>
+        ((await api('GET', `/v1/runs/${runId}`)).body.nodes as { nodeId: string; status: string }[]).find(
+          (n) => n.nodeId === nodeId,
+        );
+      await waitUntil(async () => (await nodeOf('slow'))?.status === 'cancelled', 'the slow node to stop');
+      expect(await nodeOf('slow')).toMatchObject({
+        status: 'cancelled',
+        error: {
+          code: 'cancelled',
+          message: expect.stringContaining('stopped because node "fast" failed the run'),
+        },
+      });
+      expect((await nodeOf('after'))?.status).toBe('skipped');
+      const events = (await api('GET', `/v1/runs/${runId}/events?limit=1000`)).body.events as {
+        type: string;
+        nodeId: string | null;
+      }[];
+      const slowEvents = events.filter((e) => e.nodeId === 'slow').map((e) => e.type);
+      expect(slowEvents).toContain('node.cancelled');
+      expect(slowEvents).not.toContain('node.completed');
+      expect(target.requests.filter((r) => r.path === '/after')).toEqual([]);
+
+      // invoke_workflow (recorded once the slow node's span had ended, by whichever process saw the run
+      // settle) covers every span of the run, the stopped node's included.
+      const spans = await traceOf(run.traceId as string);
+      const invoke = must(
+        spans.find((s) => s.name === 'invoke_workflow e2e-fail-fast'),
+        'the invoke_workflow span',
+      );
+      expect(invoke.status.code).toBe('ERROR');
+      expect(invoke.attributes['workflow.run.status']).toBe('failed');
+      const descendants = spans.filter((s) => {
+        for (let p = s.parentSpanId; p; p = spans.find((x) => x.spanId === p)?.parentSpanId)
+          if (p === invoke.spanId) return true;
+        return false;
+      });
+      const consumers = descendants.filter((s) => s.kind === 'CONSUMER');
+      expect(consumers.map((s) => s.attributes['node.id']).sort()).toEqual(['fast', 'slow']);
+      for (const span of descendants) {
+        expect(
+          span.endTimeUnixNano <= invoke.endTimeUnixNano,
+          `${span.name} (${span.resource['service.name']}) ends ${span.endTimeUnixNano - invoke.endTimeUnixNano} ns after invoke_workflow`,
+        ).toBe(true);
+      }
+    } finally {
+      releaseHold();
+      provider.setHandler(script);
     }
   });
 

@@ -184,6 +184,23 @@ describe('retries, timeouts, cancellation and idempotency (in-process fleet, rea
     expect(types).toEqual(expect.arrayContaining(['run.cancelled', 'node.cancelled']));
   });
 
+  it('stops a running node at its next heartbeat when its run ended and the stop message was missed', async () => {
+    const response = await submit({ workflow: slowWorkflow(), input: { waitMs: 30_000 } });
+    const runId = response.json().runId as string;
+    await waitUntil(async () => started.includes(`${runId}/wait/1`));
+    // Ended in Postgres only, as if the pub/sub message had been lost.
+    await fleet.db.handle.sql`
+      update runs set status = 'cancelled', finished_at = now() where id = ${runId}`;
+    const nodeOf = async (nodeId: string) =>
+      (
+        (await fleet.app.inject({ method: 'GET', url: `/v1/runs/${runId}`, headers: auth() })).json()
+          .nodes as { nodeId: string; status: string; error: { message: string } | null }[]
+      ).find((n) => n.nodeId === nodeId);
+    await waitUntil(async () => (await nodeOf('wait'))?.status === 'cancelled');
+    expect((await nodeOf('wait'))?.error?.message).toContain('its run is no longer running');
+    expect(started.filter((s) => s.startsWith(`${runId}/after`))).toEqual([]);
+  });
+
   it('fails a run that passes its deadline, aborting what is still running', async () => {
     const response = await submit({ workflow: slowWorkflow({ timeoutMs: 400 }), input: { waitMs: 30_000 } });
     const run = await fleet.waitForRun(response.json().runId, fleet.apiKey, 10_000);

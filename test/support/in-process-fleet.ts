@@ -198,6 +198,7 @@ export async function startInProcessFleet(options: {
       logger,
       spend,
       limits,
+      stops: new RunStopChannel({ redis: producer, prefix }),
     },
     {
       defaultTimeoutMs: options.workerOptions?.defaultTimeoutMs ?? 30_000,

@@ -135,6 +135,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
       logger,
       spend: new SpendLedger({ sql: database.sql, tracer }),
       limits,
+      stops: new RunStopChannel({ redis: producer, prefix: config.QUEUE_PREFIX }),
     },
     {
       defaultTimeoutMs: config.NODE_TIMEOUT_MS,

@@ -226,6 +226,7 @@ export class Reconciler {
           ledger: { modelCalls: [], agentSteps: [] },
         };
         let finishedRun: FinishedRun | null;
+        let othersRunning = false;
         if (definition.continueOnFailure) {
           // The outcome counts towards the run (and readies its successors) only once the run is running.
           await this.#deps.store.markRunning(node.runId);
@@ -265,9 +266,16 @@ export class Reconciler {
           const result = await this.#deps.nodes.failRun(ref);
           if (!result.applied) return false;
           finishedRun = result.finishedRun;
+          othersRunning = result.runningNodes > 0;
         }
-        if (finishedRun)
-          this.#deps.runSpans.runFinished(finishedRun, { name: workflow.name, version: workflow.version });
+        const name = { name: workflow.name, version: workflow.version };
+        if (finishedRun && othersRunning) {
+          await this.#deps.terminator.stopRunningNodes(
+            finishedRun,
+            name,
+            `stopped because node "${node.nodeId}" failed the run (${error.code})`,
+          );
+        } else if (finishedRun) this.#deps.runSpans.runFinished(finishedRun, name);
         this.#deps.logger.error(
           { runId: node.runId, nodeId: node.nodeId, redrives: node.redrives, reason },
           'node reached the re-drive limit; failed it',

@@ -6,15 +6,23 @@ import { RunStoppedError } from '../runtime/stop-reasons.ts';
 interface StopMessage {
   runId: string;
   code: 'cancelled' | 'run_timeout';
+  /** Why, as the stopped nodes record it; a default per code when absent. */
+  message?: string;
 }
+
+const DEFAULT_MESSAGES: Record<StopMessage['code'], string> = {
+  cancelled: 'the run was cancelled',
+  run_timeout: 'the run timed out',
+};
 
 function channelName(prefix: string): string {
   return `${prefix}:run-stops`;
 }
 
 /**
- * Tells workers to abort the running nodes of a stopped run, over Redis pub/sub. Delivery is best effort:
- * a worker that misses the message sees the run is over at its next heartbeat (see the node processor).
+ * Tells workers to abort the running nodes of a stopped run (cancelled, timed out, or failed by one of its
+ * nodes), over Redis pub/sub. Delivery is best effort: a worker that misses the message sees the run is over
+ * at its next heartbeat (see `startHeartbeat`).
  */
 export class RunStopChannel {
   readonly #redis: RedisConnection;
@@ -48,7 +56,9 @@ export class RunStopChannel {
           message.runId,
           new RunStoppedError(
             message.code,
-            message.code === 'cancelled' ? 'the run was cancelled' : 'the run timed out',
+            typeof message.message === 'string'
+              ? message.message
+              : (DEFAULT_MESSAGES[message.code] ?? 'the run was stopped'),
           ),
         );
         if (aborted > 0)

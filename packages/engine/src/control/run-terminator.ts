@@ -2,6 +2,7 @@ import type { Logger } from '@flowtrace/telemetry';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { DeferredRunSpans } from '../runtime/deferred-run-spans.ts';
 import type { RunControlStore, TerminateResult } from '../store/run-control-store.ts';
+import type { FinishedRun } from '../store/types.ts';
 import type { WorkflowCatalog } from '../store/workflow-catalog.ts';
 import type { RunStopChannel } from './run-stop-channel.ts';
 
@@ -56,6 +57,28 @@ export class RunTerminator {
     });
   }
 
+  /**
+   * A run failed by one of its nodes from outside its workers (the reconciler failing a node it gave up on)
+   * while other nodes ran: they are told to stop, as on cancel, and the last of them records the run's
+   * `invoke_workflow` (this process after the grace period otherwise).
+   */
+  async stopRunningNodes(run: FinishedRun, workflow: { name: string }, message: string): Promise<void> {
+    await this.#publishStop(run.runId, 'cancelled', message);
+    this.#runSpans.runEndedWhileRunning(run, workflow, this.#spanGraceMs);
+  }
+
+  async #publishStop(runId: string, code: 'cancelled' | 'run_timeout', message?: string): Promise<void> {
+    try {
+      await this.#stops.publish({ runId, code, ...(message === undefined ? {} : { message }) });
+    } catch (error) {
+      // Workers still notice at their next heartbeat.
+      this.#logger.warn(
+        { err: error, runId },
+        'could not publish the run stop; workers will notice at their next heartbeat',
+      );
+    }
+  }
+
   async #terminate(
     runId: string,
     how: {
@@ -78,17 +101,7 @@ export class RunTerminator {
         : {}),
     });
     if (result.outcome !== 'terminated') return result;
-    if (result.runningNodes > 0) {
-      try {
-        await this.#stops.publish({ runId, code: how.code });
-      } catch (error) {
-        // Workers still notice at their next heartbeat.
-        this.#logger.warn(
-          { err: error, runId },
-          'could not publish the run stop; workers will notice at their next heartbeat',
-        );
-      }
-    }
+    if (result.runningNodes > 0) await this.#publishStop(runId, how.code);
     const workflow = await this.#catalog.get(result.run.workflowId);
     const name = { name: workflow?.name ?? 'unknown' };
     // Running nodes end after this commit: their workers record invoke_workflow once the last has ended.

@@ -35,7 +35,7 @@ export class DeferredRunSpans {
   }
 
   /**
-   * A run ended from outside its workers (cancelled, timed out) while some of its nodes were still
+   * A run ended (cancelled, timed out, or failed by one of its nodes) while some of its nodes were still
    * running: their `process` spans end after this moment, so `invoke_workflow` waits for them. The workers
    * offer to record it as their stopped attempts end (`attemptStopped`); if none has after `graceMs` (a
    * worker died, or its node finished without noticing the stop), this process records it, ending now.
@@ -67,9 +67,10 @@ export class DeferredRunSpans {
   }
 
   /**
-   * An attempt stopped by its run's end has ended (its `process` span too, at `lastSpanEnd`): when no node of
-   * the run is running any more, the first process to claim it records `invoke_workflow`, ending no
-   * earlier than that span.
+   * An attempt stopped by its run's end has ended (its `process` span too, at `lastSpanEnd`), or the attempt
+   * that failed the run has: when no node of the run is running any more, the first process to claim it
+   * records `invoke_workflow`, ending no earlier than that span, nor than the claim (the spans of the
+   * attempts that settled the run ended before it).
    */
   async attemptStopped(
     runId: string,
@@ -78,7 +79,14 @@ export class DeferredRunSpans {
   ): Promise<void> {
     try {
       const run = await this.#gate?.settledRun(runId);
-      if (run && (await this.#gate?.claim(runId))) this.#emitRun(run, workflow, lastSpanEnd);
+      if (run && (await this.#gate?.claim(runId))) {
+        const claimedAt = new Date();
+        const later =
+          lastSpanEnd === undefined || timeInputMillis(lastSpanEnd) < claimedAt.getTime()
+            ? claimedAt
+            : lastSpanEnd;
+        this.#emitRun(run, workflow, later);
+      }
     } catch {
       // Telemetry never breaks execution; the terminator's fallback records the span.
     }

@@ -15,6 +15,7 @@ import {
   type WorkflowNode,
 } from '@flowtrace/workflow';
 import { type Context, context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
+import type { RunStopChannel } from '../control/run-stop-channel.ts';
 import type { NodeDispatcher, PreparedDispatch } from '../dispatch/node-dispatcher.ts';
 import { predecessorLinks } from '../dispatch/node-dispatcher.ts';
 import type { SpendLedger } from '../governance/spend-ledger.ts';
@@ -63,6 +64,11 @@ export interface NodeProcessorOptions {
    * commits, before they are enqueued, for the node with this id (`FLOWTRACE_FAILPOINT=exit-after-commit:<id>`).
    */
   exitAfterCommitNodeId?: string | undefined;
+  /**
+   * When a node fails its run while other nodes of it are running, how long this process waits for their
+   * workers to record the run's `invoke_workflow` before recording it itself. Default 30 s.
+   */
+  runSpanGraceMs?: number | undefined;
 }
 
 export interface NodeProcessorDeps {
@@ -78,6 +84,11 @@ export interface NodeProcessorDeps {
   /** Where model calls are written as they are answered, and reserved against the tenant's budgets. */
   spend: SpendLedger;
   limits: TenantLimitsStore;
+  /**
+   * Tells the workers of a run's other running nodes to stop when a node fails the run. Without it they
+   * notice at their next heartbeat.
+   */
+  stops?: RunStopChannel;
 }
 
 interface Attempt {
@@ -105,11 +116,17 @@ export class NodeProcessor {
   readonly #options: NodeProcessorOptions;
   /**
    * Runs an attempt finished (`run`), or whose stop ended it (`run` null), keyed by its `process` span: their
-   * `invoke_workflow` is recorded (or offered) once that span has ended.
+   * `invoke_workflow` is recorded (or offered) once that span has ended. `stopOthers`: the attempt failed the
+   * run while other nodes of it were running, which are told to stop (with this reason) once it has ended.
    */
   readonly #finishedRuns = new WeakMap<
     Span,
-    { run: FinishedRun | null; runId: string; workflow: { name: string; version: number } }
+    {
+      run: FinishedRun | null;
+      runId: string;
+      workflow: { name: string; version: number };
+      stopOthers?: string;
+    }
   >();
 
   constructor(deps: NodeProcessorDeps, options: NodeProcessorOptions) {
@@ -165,8 +182,20 @@ export class NodeProcessor {
       const finished = this.#finishedRuns.get(span);
       if (finished) {
         this.#finishedRuns.delete(span);
-        if (finished.run) this.#deps.runSpans.runFinished(finished.run, finished.workflow, spanEndTime(span));
-        else void this.#deps.runSpans.attemptStopped(finished.runId, finished.workflow, spanEndTime(span));
+        if (finished.run && finished.stopOthers !== undefined) {
+          // The run failed while other nodes ran: stopped now that this span has ended, they record the run's
+          // invoke_workflow as the last of them ends (or this process does, after the grace period).
+          const { runSpans } = this.#deps;
+          runSpans.runEndedWhileRunning(
+            finished.run,
+            finished.workflow,
+            this.#options.runSpanGraceMs ?? 30_000,
+          );
+          void this.#stopRunningNodes(finished.runId, finished.stopOthers);
+          void runSpans.attemptStopped(finished.runId, finished.workflow, spanEndTime(span));
+        } else if (finished.run) {
+          this.#deps.runSpans.runFinished(finished.run, finished.workflow, spanEndTime(span));
+        } else void this.#deps.runSpans.attemptStopped(finished.runId, finished.workflow, spanEndTime(span));
       }
     }
   }
@@ -253,6 +282,10 @@ export class NodeProcessor {
     } finally {
       clearInterval(heartbeat);
       release();
+    }
+    // The run was stopped as the executor finished: the node ends with its run, not completed.
+    if (controller.signal.aborted && controller.signal.reason instanceof RunStoppedError) {
+      return await this.#onFailure(attempt, controller.signal.reason);
     }
     let result: FinishNodeResult & { prepared: PreparedDispatch[] };
     try {
@@ -432,7 +465,26 @@ export class NodeProcessor {
       const result = await retryTransient(() =>
         this.#deps.store.failRun({ ...this.#ref(attempt), error: stored, ledger }),
       );
-      await this.#afterCommit(attempt, [], result.finishedRun);
+      await this.#afterCommit(
+        attempt,
+        [],
+        result.finishedRun,
+        result.runningNodes > 0
+          ? `stopped because node "${attempt.node.id}" failed the run (${stored.code})`
+          : undefined,
+      );
+    }
+  }
+
+  /** Tells the workers of a failed run's running nodes to stop them (as a cancel does). */
+  async #stopRunningNodes(runId: string, message: string): Promise<void> {
+    try {
+      await this.#deps.stops?.publish({ runId, code: 'cancelled', message });
+    } catch (error) {
+      this.#deps.logger.warn(
+        { err: error, runId },
+        'could not publish the run stop; workers will notice at their next heartbeat',
+      );
     }
   }
 
@@ -480,6 +532,7 @@ export class NodeProcessor {
     attempt: Attempt,
     prepared: PreparedDispatch[],
     finishedRun: FinishedRun | null,
+    stopOthers?: string,
   ): Promise<void> {
     if (
       this.#options.exitAfterCommitNodeId === attempt.data.nodeId &&
@@ -501,6 +554,7 @@ export class NodeProcessor {
         run: finishedRun,
         runId: attempt.data.runId,
         workflow: { name: attempt.workflow.name, version: attempt.workflow.version },
+        ...(stopOthers === undefined ? {} : { stopOthers }),
       });
     }
   }

@@ -95,6 +95,11 @@ export interface AttemptOutcome {
   finishedRun: FinishedRun | null;
 }
 
+export interface FailRunOutcome extends AttemptOutcome {
+  /** Other nodes of the run still running when it failed: their workers are to be told to stop. */
+  runningNodes: number;
+}
+
 export interface FinishNodeResult extends AttemptOutcome {
   /** Successors that became ready, to enqueue now. */
   ready: ReadyNode[];
@@ -222,12 +227,18 @@ export class NodeStateStore {
     return announceCommitted(this.#events, ref.runId, claimed, (node) => node !== null);
   }
 
-  /** Renews a running attempt's heartbeat; false when the attempt is no longer the node's current one. */
+  /**
+   * Renews a running attempt's heartbeat; false when the attempt is no longer the node's current one or its
+   * run has ended (cancelled, timed out, failed by another node), so that a worker that missed the stop
+   * message stops the attempt.
+   */
   async heartbeat(ref: { runId: string; nodeId: string; attempt: number }): Promise<boolean> {
     const rows = await this.#sql`
-      update node_runs set heartbeat_at = now()
-      where run_id = ${ref.runId} and node_id = ${ref.nodeId} and attempt = ${ref.attempt} and status = 'running'
-      returning node_id`;
+      update node_runs n set heartbeat_at = now()
+      from runs r
+      where n.run_id = ${ref.runId} and n.node_id = ${ref.nodeId} and n.attempt = ${ref.attempt}
+        and n.status = 'running' and r.id = n.run_id and r.status in ('queued', 'running')
+      returning n.node_id`;
     return rows.length > 0;
   }
 
@@ -407,12 +418,16 @@ export class NodeStateStore {
     return announceCommitted(this.#events, input.runId, write, (applied) => applied);
   }
 
-  /** Records a failed node that fails its run: the run ends failed and its waiting nodes are skipped. */
-  failRun(input: FailRunInput): Promise<AttemptOutcome> {
+  /**
+   * Records a failed node that fails its run: the run ends failed and its waiting nodes are skipped; the
+   * nodes still running are counted, for the caller to stop them.
+   */
+  failRun(input: FailRunInput): Promise<FailRunOutcome> {
     const { attempt, events: sanitized } = this.#storableAttempt(input);
     const write = withDbSpan(this.#tracer, 'fail_run', () =>
       this.#sql.begin(async (tx) => {
-        if (!(await endRunningAttempt(tx, attempt, 'failed'))) return { applied: false, finishedRun: null };
+        if (!(await endRunningAttempt(tx, attempt, 'failed')))
+          return { applied: false, finishedRun: null, runningNodes: 0 };
         const events: EventRow[] = [
           ...sanitized,
           this.#event(input, 'node.failed', attempt.error, {
@@ -430,11 +445,15 @@ export class NodeStateStore {
           where id = ${input.runId} and status in ('queued', 'running')
           returning ${tx(FINISHED_RUN_COLUMNS)}`;
         let finishedRun: FinishedRun | null = null;
+        let runningNodes = 0;
         if (run) {
           const skipped = await tx`
             update node_runs set status = 'skipped', finished_at = now()
             where run_id = ${input.runId} and status in ('pending', 'queued')
             returning node_id`;
+          const [running] = await tx`
+            select count(*)::int as n from node_runs where run_id = ${input.runId} and status = 'running'`;
+          runningNodes = running?.n ?? 0;
           finishedRun = toFinishedRun(run as unknown as FinishedRunRow);
           events.push(
             this.#event({ ...input, nodeId: null, attempt: null }, 'run.failed', runError, {
@@ -444,7 +463,7 @@ export class NodeStateStore {
           );
         }
         await insertEvents(tx, events);
-        return { applied: true, finishedRun };
+        return { applied: true, finishedRun, runningNodes };
       }),
     );
     return announceCommitted(this.#events, input.runId, write, (result) => result.applied);
