@@ -100,6 +100,17 @@ describe('run lifecycle (in-process API and workers, real Postgres and Redis)', 
     expect(nodes.find((n) => n.nodeId === 'join')?.output.upstream).toEqual(['left', 'right', 'start']);
     expect(run.output).toEqual({ join: { node: 'join', upstream: ['left', 'right', 'start'] } });
     expect(run.traceId).toBe(traceId);
+    // Each node's input is its configuration as stored (defaults filled in), templates unrendered.
+    const inputs = Object.fromEntries(
+      (run.nodes as { nodeId: string; input: unknown }[]).map((n) => [n.nodeId, n.input]),
+    );
+    expect(inputs).toMatchObject(Object.fromEntries(diamond.nodes.map((n) => [n.id, n.config])));
+    expect(inputs.start).toEqual({ provider: 'simulated', model: 'sim', prompt: 'hi {{input.topic}}' });
+    expect(inputs.left).toEqual({
+      method: 'GET',
+      responseType: 'auto',
+      url: 'https://example.test/{{nodes.start.output.node}}',
+    });
 
     const events = (
       await fleet.app.inject({ method: 'GET', url: `/v1/runs/${runId}/events`, headers: auth() })

@@ -132,7 +132,9 @@ export const runResponseSchema = z
         input: z
           .unknown()
           .nullable()
-          .describe("The node's resolved input; null when the engine has not recorded it"),
+          .describe(
+            "The node's configuration as the run's workflow version stores it (prompt, URL, body, ..., defaults filled in), with templates such as {{input.x}} unrendered: the rendered values are not recorded",
+          ),
       }),
     ),
   })

@@ -62,7 +62,11 @@ export interface RunNodeView {
   usage: { inputTokens: number; outputTokens: number; costUsd: number | null };
   /** Completed by a replay with the replayed run's output, without executing. */
   reused: boolean;
-  /** The node's resolved input; null: the engine does not record it. */
+  /**
+   * The node's configuration as its workflow version stores it (prompt, URL, body, ..., defaults filled in;
+   * templates unrendered). The rendered values are not recorded: that would be a write per attempt on the claim path.
+   * Null for a node the definition does not have.
+   */
   input: JsonValue | null;
 }
 
@@ -267,6 +271,7 @@ export class RunRepository {
     return withDbSpan(this.#tracer, 'SELECT runs', async () => {
       const [run] = await sql`
         select r.*, w.name as workflow_name, w.version as workflow_version,
+               w.definition -> 'nodes' as definition_nodes,
                array(select x.id from runs x where x.replay_of = r.id and x.tenant_id = r.tenant_id
                      order by x.created_at) as replays
         from runs r join workflows w on w.id = r.workflow_id
@@ -281,6 +286,7 @@ export class RunRepository {
             from model_cost_logs where run_id = ${runId} group by node_id`,
       ]);
       const usageOf = new Map(usageRows.map((u) => [u.node_id as string, u]));
+      const configOf = nodeConfigs(run.definition_nodes);
       const usage = { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: null as number | null };
       for (const u of usageRows) {
         usage.calls += u.calls;
@@ -320,7 +326,7 @@ export class RunRepository {
           dependsOn: n.depends_on,
           usage: nodeUsage(usageOf.get(n.node_id)),
           reused: n.reused,
-          input: null,
+          input: configOf.get(n.node_id) ?? null,
         })),
         usage: {
           modelCalls: usage.calls,
@@ -347,6 +353,16 @@ export class RunRepository {
       return readRunEvents(sql, runId, page);
     });
   }
+}
+
+/** Each node's `config` by id, from a stored definition's `nodes` (validated when it was registered). */
+function nodeConfigs(nodes: unknown): Map<string, JsonValue> {
+  const configs = new Map<string, JsonValue>();
+  if (!Array.isArray(nodes)) return configs;
+  for (const node of nodes as { id?: unknown; config?: JsonValue }[]) {
+    if (typeof node?.id === 'string' && node.config !== undefined) configs.set(node.id, node.config);
+  }
+  return configs;
 }
 
 /** A node's usage from its `model_cost_logs` totals: zero without calls, a null cost when none was priced. */

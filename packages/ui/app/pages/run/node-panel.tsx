@@ -99,7 +99,10 @@ export function NodePanel({ run, node, steps, now, replaying, onReplayFrom }: No
       {node.input === undefined ? (
         <p class="muted">Not reported by this API version.</p>
       ) : (
-        <JsonBlock value={node.input} empty="Not recorded" />
+        <>
+          <p class="muted">As the workflow configures it; templates are shown unrendered.</p>
+          <JsonBlock value={node.input} empty="Not recorded" />
+        </>
       )}
       <h4>Output</h4>
       <JsonBlock value={node.output} empty={node.status === 'completed' ? 'No output' : 'No output yet'} />
