@@ -2,13 +2,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HEALTH_PATHS } from '@flowtrace/api/health';
-import { loadExecutorsConfig, parseEmbeddingsFromEnv } from '@flowtrace/executors';
+import { EXECUTORS_ENV_KEYS, INGESTION_ENV_KEYS } from '@flowtrace/executors/config';
 import { NODE_TYPES } from '@flowtrace/workflow';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { API_ENV_KEYS, loadApiConfig } from '../../apps/api/src/config.ts';
 import { loadWorkerConfig, WORKER_ENV_KEYS } from '../../apps/worker/src/config.ts';
-import { EXECUTOR_ENV_KEYS } from '../../packages/executors/src/env-keys.ts';
 
 /**
  * The deployment files (Dockerfile, docker-compose*.yml, otel-collector-config*.yaml) checked by parsing
@@ -326,34 +325,10 @@ const declaredEnvKeys = (service: Obj): string[] =>
 const OTEL_SDK_ENV =
   /^OTEL_(SDK_DISABLED|SERVICE_NAME|RESOURCE_ATTRIBUTES|LOG_LEVEL|PROPAGATORS|NODE_RESOURCE_DETECTORS|TRACES_SAMPLER(_ARG)?|(TRACES|METRICS|LOGS)_EXPORTER|EXPORTER_OTLP_((TRACES|METRICS|LOGS)_)?(ENDPOINT|PROTOCOL|HEADERS|TIMEOUT|COMPRESSION)|BSP_(SCHEDULE_DELAY|EXPORT_TIMEOUT|MAX_QUEUE_SIZE|MAX_EXPORT_BATCH_SIZE)|BLRP_(SCHEDULE_DELAY|EXPORT_TIMEOUT|MAX_QUEUE_SIZE|MAX_EXPORT_BATCH_SIZE)|METRIC_EXPORT_(INTERVAL|TIMEOUT)|(SPAN|LOGRECORD)?_?ATTRIBUTE_(COUNT|VALUE_LENGTH)_LIMIT|SPAN_(EVENT|LINK)_COUNT_LIMIT)$/;
 
-/** Records which variables a parser reads. */
-function recordReads(
-  parse: (env: Record<string, string | undefined>) => unknown,
-  values: Obj = {},
-): Set<string> {
-  const reads = new Set<string>();
-  const env = new Proxy(values as Record<string, string | undefined>, {
-    get(target, key) {
-      if (typeof key === 'string') reads.add(key);
-      return target[key as string];
-    },
-  });
-  parse(env);
-  return reads;
-}
-
-/** What the executors' parsers read: defaults, and with the model embedder (which reads more). */
-const readsOf = (parse: (env: Record<string, string | undefined>) => unknown) =>
-  new Set([...recordReads(parse), ...recordReads(parse, { FLOWTRACE_EMBEDDINGS_PROVIDER: 'openai' })]);
-
 const isAppService = (service: Obj) =>
   String(service.image ?? '').startsWith('flowtrace') || 'build' in service;
 
 describe('docker-compose', () => {
-  it('lists exactly the keys the executors parsers read in EXECUTOR_ENV_KEYS', () => {
-    expect([...readsOf(loadExecutorsConfig)].sort()).toEqual([...EXECUTOR_ENV_KEYS].sort());
-  });
-
   it.each(composeSetups())('%s: every dependency, network, volume and mounted file exists', (_n, compose) => {
     const services = obj(compose.services);
     const networks = new Set(['default', ...Object.keys(obj(compose.networks))]);
@@ -447,10 +422,11 @@ describe('docker-compose', () => {
   it('passes every executor variable to the processes that read it', () => {
     const services = obj(readYaml(COMPOSE_BASE).services);
     const api = new Set(declaredEnvKeys(obj(services.api)));
-    for (const key of readsOf(parseEmbeddingsFromEnv)) expect(api.has(key), `api gets ${key}`).toBe(true);
+    // The keys of the executors' environment schema (the API reads its ingestion part).
+    for (const key of INGESTION_ENV_KEYS) expect(api.has(key), `api gets ${key}`).toBe(true);
     for (const name of WORKER_SERVICES) {
       const worker = new Set(declaredEnvKeys(obj(services[name])));
-      for (const key of EXECUTOR_ENV_KEYS) expect(worker.has(key), `${name} gets ${key}`).toBe(true);
+      for (const key of EXECUTORS_ENV_KEYS) expect(worker.has(key), `${name} gets ${key}`).toBe(true);
     }
   });
 
@@ -496,15 +472,15 @@ describe('docker-compose', () => {
   it('passes only variables the processes read, with values their configs accept', () => {
     const compose = interpolateAll(readYaml(COMPOSE_BASE), {}) as Obj;
     const services = obj(compose.services);
-    const apiExecutorKeys = readsOf(parseEmbeddingsFromEnv);
-    const allowed = (own: readonly string[], executors: Iterable<string>) => {
-      const keys = new Set([...own, ...executors]);
+    // The apps' schemas include the executors' variables they read.
+    const allowed = (own: readonly string[]) => {
+      const keys = new Set(own);
       return (key: string) =>
         keys.has(key) || (OTEL_SDK_ENV.test(key) && !key.startsWith('OTEL_INSTRUMENTATION'));
     };
 
     const api = obj(services.api);
-    const apiAllowed = allowed(API_ENV_KEYS, apiExecutorKeys);
+    const apiAllowed = allowed(API_ENV_KEYS);
     for (const key of declaredEnvKeys(api)) expect(apiAllowed(key), `api reads ${key}`).toBe(true);
     const apiConfig = loadApiConfig(containerEnv(api));
     expect(publishedPorts(api)).toEqual([3000]);
@@ -513,17 +489,15 @@ describe('docker-compose', () => {
     expect(HEALTH_PATHS.some((path) => healthcheck.includes(`127.0.0.1:${apiConfig.PORT}${path}`))).toBe(
       true,
     );
-    expect(() => parseEmbeddingsFromEnv(containerEnv(api))).not.toThrow();
 
     for (const [index, name] of WORKER_SERVICES.entries()) {
       const worker = obj(services[name]);
-      const workerAllowed = allowed(WORKER_ENV_KEYS, EXECUTOR_ENV_KEYS);
+      const workerAllowed = allowed(WORKER_ENV_KEYS);
       for (const key of declaredEnvKeys(worker))
         expect(workerAllowed(key), `${name} reads ${key}`).toBe(true);
       const kinds = strings(worker.command)[3];
       const config = loadWorkerConfig(containerEnv(worker), kinds);
       expect(config.kinds).toEqual([NODE_TYPES[index]]);
-      expect(() => loadExecutorsConfig(containerEnv(worker))).not.toThrow();
       // Docker's SIGKILL must not cut the drain short.
       expect(durationMs(String(worker.stop_grace_period)), name).toBeGreaterThan(config.SHUTDOWN_TIMEOUT_MS);
     }

@@ -33,4 +33,22 @@ describe('loadApiConfig', () => {
     ).toThrow(/PORT[\s\S]*DATABASE_URL|DATABASE_URL[\s\S]*PORT/);
     expect(() => loadApiConfig({ DATABASE_PREPARE: 'maybe' })).toThrow(/DATABASE_PREPARE/);
   });
+
+  it('parses the ingestion settings (embedder, prices) with the rest, keeping their variables out', () => {
+    const config = loadApiConfig({
+      FLOWTRACE_EMBEDDINGS_PROVIDER: 'openai',
+      OPENAI_API_KEY: 'sk-embed',
+      FLOWTRACE_PRICING: '[{"provider":"openai","model":"text-embedding-3-small","input":0.02,"output":0}]',
+    });
+    expect(config.ingestion.embeddings).toMatchObject({ provider: 'openai', apiKey: 'sk-embed' });
+    expect(config.ingestion.pricing?.prices).toHaveLength(1);
+    expect(config).not.toHaveProperty('OPENAI_API_KEY');
+    expect(loadApiConfig({}).ingestion).toEqual({
+      pricing: undefined,
+      embeddings: { provider: 'offline', dimensions: 256 },
+    });
+    expect(() => loadApiConfig({ FLOWTRACE_PRICING: '{' })).toThrow(
+      /invalid API configuration:\n {2}FLOWTRACE_PRICING: is not valid JSON/,
+    );
+  });
 });

@@ -1,8 +1,17 @@
 import { configError, envBoolean, infrastructureEnv } from '@flowtrace/engine/config';
+import {
+  INGESTION_ENV_KEYS,
+  type IngestionConfig,
+  type IngestionEnvKey,
+  ingestionConfigFromEnv,
+  ingestionEnv,
+} from '@flowtrace/executors/config';
 import { z } from 'zod';
 
 const apiEnvSchema = z.object({
   ...infrastructureEnv,
+  /** RAG ingestion: the embedder of new collections and the prices of its calls (docs/configuration.md). */
+  ...ingestionEnv,
   /** Interface and port the HTTP API listens on. */
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
@@ -52,7 +61,10 @@ const apiEnvSchema = z.object({
   RECONCILER_MAX_REDRIVES: z.coerce.number().int().min(0).max(100).default(3),
 });
 
-export type ApiConfig = z.infer<typeof apiEnvSchema>;
+export type ApiConfig = Omit<z.infer<typeof apiEnvSchema>, IngestionEnvKey> & {
+  /** Ingestion's options, from their variables (which the rest of the config leaves out). */
+  ingestion: IngestionConfig;
+};
 
 /** Every variable the API's schema reads; deployment files are checked against it. */
 export const API_ENV_KEYS: readonly string[] = Object.keys(apiEnvSchema.shape);
@@ -61,5 +73,9 @@ export const API_ENV_KEYS: readonly string[] = Object.keys(apiEnvSchema.shape);
 export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
   const parsed = apiEnvSchema.safeParse(env);
   if (!parsed.success) throw configError('API', parsed.error);
-  return parsed.data;
+  const c = parsed.data;
+  const own = Object.fromEntries(
+    Object.entries(c).filter(([key]) => !(INGESTION_ENV_KEYS as readonly string[]).includes(key)),
+  ) as Omit<typeof c, IngestionEnvKey>;
+  return { ...own, ingestion: ingestionConfigFromEnv(c) };
 }

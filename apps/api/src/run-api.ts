@@ -36,10 +36,9 @@ import {
 import {
   createEmbedders,
   createPricingTable,
+  type EmbeddingsConfig,
   ingestDocuments,
   type PricingTable,
-  parseEmbeddingsFromEnv,
-  parsePricingFromEnv,
   VectorStore,
 } from '@flowtrace/executors';
 import { createLogger } from '@flowtrace/telemetry';
@@ -148,13 +147,13 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
   });
   if (!vectorDatabase) logger.warn('no vector store (pgvector tables missing): RAG ingestion answers 503');
   // Prices for ingestion's embedding calls: built-in, FLOWTRACE_PRICING, and the database's dated ones.
-  const pricing = createPricingTable({ overrides: parsePricingFromEnv(process.env), logger });
+  const pricing = createPricingTable({ overrides: config.ingestion.pricing, logger });
   const stopPriceRefresh = await new ModelPriceStore({ sql: database.sql }).keepFresh(pricing, {
     intervalMs: 60_000,
     logger,
   });
   const ingest = vectorDatabase
-    ? createIngestion(vectorDatabase, tracer, {
+    ? createIngestion(vectorDatabase, tracer, config.ingestion.embeddings, {
         pricing,
         admission,
         meter: { spend, limits, metrics, logger },
@@ -238,10 +237,11 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
 function createIngestion(
   vectorDatabase: DatabaseHandle,
   tracer: Tracer,
+  embeddings: EmbeddingsConfig,
   governance: { pricing: PricingTable; admission: RunAdmission; meter: MeteredCallsDeps },
 ): IngestDocuments {
   const store = new VectorStore({ sql: vectorDatabase.sql, tracer });
-  const embedders = createEmbedders(parseEmbeddingsFromEnv(process.env), { tracer });
+  const embedders = createEmbedders(embeddings, { tracer });
   return async (tenantId, collection, body) => {
     await governance.admission.assertWithinBudget(tenantId, 'ingestion');
     return ingestDocuments(

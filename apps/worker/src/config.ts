@@ -1,4 +1,11 @@
 import { configError, infrastructureEnv } from '@flowtrace/engine/config';
+import {
+  EXECUTORS_ENV_KEYS,
+  type ExecutorsConfig,
+  type ExecutorsEnvKey,
+  executorsConfigFromEnv,
+  executorsEnv,
+} from '@flowtrace/executors/config';
 import { NODE_TYPES, type NodeType } from '@flowtrace/workflow';
 import { z } from 'zod';
 
@@ -25,6 +32,8 @@ const concurrency = z.coerce.number().int().min(1).max(1_000);
 
 const workerEnvSchema = z.object({
   ...infrastructureEnv,
+  /** Providers, prices, content capture, SSRF allow-lists, credentials, the embedder (docs/configuration.md). */
+  ...executorsEnv,
   /** Node types this process consumes (`--kinds` wins). One fleet per type scales on its own. */
   WORKER_KINDS: nodeTypes,
   /** Jobs run at once per node type; LLM and connector nodes mostly wait on I/O, so this can be high. */
@@ -64,9 +73,11 @@ const workerEnvSchema = z.object({
 /** Every variable the worker's schema reads; deployment files are checked against it. */
 export const WORKER_ENV_KEYS: readonly string[] = Object.keys(workerEnvSchema.shape);
 
-export type WorkerConfig = z.infer<typeof workerEnvSchema> & {
+export type WorkerConfig = Omit<z.infer<typeof workerEnvSchema>, ExecutorsEnvKey> & {
   kinds: NodeType[];
   concurrency: Record<NodeType, number>;
+  /** The executors' options, from their variables (which the rest of the config leaves out). */
+  executors: ExecutorsConfig;
 };
 
 /** Parses the worker's configuration; `kinds` from `--kinds` overrides `WORKER_KINDS`. */
@@ -74,8 +85,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv, kindsArg?: string): Wor
   const parsed = workerEnvSchema.safeParse(kindsArg === undefined ? env : { ...env, WORKER_KINDS: kindsArg });
   if (!parsed.success) throw configError('worker', parsed.error);
   const c = parsed.data;
+  const own = Object.fromEntries(
+    Object.entries(c).filter(([key]) => !(EXECUTORS_ENV_KEYS as readonly string[]).includes(key)),
+  ) as Omit<typeof c, ExecutorsEnvKey>;
   return {
-    ...c,
+    ...own,
+    executors: executorsConfigFromEnv(c),
     kinds: [...new Set(c.WORKER_KINDS)],
     concurrency: {
       llm: c.WORKER_CONCURRENCY_LLM ?? c.WORKER_CONCURRENCY,

@@ -23,7 +23,7 @@ import {
   TenantLimitsStore,
   WorkflowCatalog,
 } from '@flowtrace/engine';
-import { createExecutorSuite, loadExecutorsConfig } from '@flowtrace/executors';
+import { createExecutorSuite } from '@flowtrace/executors';
 import { createLogger } from '@flowtrace/telemetry';
 import type { Telemetry } from '@flowtrace/telemetry/sdk';
 import { metrics as otelMetrics, trace } from '@opentelemetry/api';
@@ -65,7 +65,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
   const tracer = trace.getTracer('flowtrace-worker', VERSION);
   const meter = otelMetrics.getMeter('flowtrace-worker', VERSION);
   const catalog = new WorkflowCatalog({ sql: database.sql });
-  const suite = createExecutorSuite(loadExecutorsConfig(process.env), {
+  const suite = createExecutorSuite(config.executors, {
     tracer,
     meter,
     logger,

@@ -4,53 +4,20 @@ import type { Meter, Tracer } from '@opentelemetry/api';
 import { createAgentExecutor } from './agent/agent-executor.ts';
 import { createDefaultToolRunners } from './agent/default-tool-runners.ts';
 import type { WorkflowPromptResolver } from './agent/llm-tool-runner.ts';
+import type { ExecutorsConfig } from './config/executors-env.ts';
 import { createConnectorExecutor } from './connector/connector-executor.ts';
-import { type ConnectorLimits, parseConnectorLimitsFromEnv } from './connector/connector-limits.ts';
-import { type CredentialStore, parseCredentialsFromEnv } from './connector/credentials.ts';
 import { GuardedHttpClient } from './connector/guarded-http-client.ts';
-import { parseSsrfPolicyFromEnv, type SsrfPolicyOptions } from './connector/ssrf-policy.ts';
-import { type ContentCaptureOptions, parseContentCaptureFromEnv } from './llm/content-capture.ts';
 import { createLlmExecutor } from './llm/llm-executor.ts';
-import {
-  createPricingTable,
-  type PricingOverrides,
-  type PricingTable,
-  parsePricingFromEnv,
-} from './llm/pricing.ts';
-import { type ProvidersConfig, parseProvidersFromEnv } from './llm/provider-config.ts';
+import { createPricingTable, type PricingTable } from './llm/pricing.ts';
 import { createProviderRegistry, type ProviderRegistry } from './llm/provider-registry.ts';
 import { type Embedder, EmbedderRegistry } from './rag/embedder.ts';
-import { type EmbeddingsConfig, parseEmbeddingsFromEnv } from './rag/embedders-config.ts';
+import type { EmbeddingsConfig } from './rag/embedders-config.ts';
 import { OfflineEmbedder } from './rag/offline-embedder.ts';
 import { OpenAiCompatibleEmbedder } from './rag/openai-compatible-embedder.ts';
 import { createRagExecutor } from './rag/rag-executor.ts';
 import { VectorStore } from './rag/vector-store.ts';
 import { withRedaction } from './redaction/redacted-executor.ts';
 import { createRedactor, type Redactor } from './redaction/redactor.ts';
-
-/** Everything the executors read from configuration, parsed once in `main`. */
-export interface ExecutorsConfig {
-  providers: ProvidersConfig;
-  pricing: PricingOverrides | undefined;
-  capture: ContentCaptureOptions;
-  ssrf: SsrfPolicyOptions;
-  connector: ConnectorLimits;
-  credentials: CredentialStore;
-  embeddings: EmbeddingsConfig;
-}
-
-/** Reads the executors' settings (providers, prices, capture, SSRF allow-list, credentials, embedder). */
-export function loadExecutorsConfig(env: Readonly<Record<string, string | undefined>>): ExecutorsConfig {
-  return {
-    providers: parseProvidersFromEnv(env),
-    pricing: parsePricingFromEnv(env),
-    capture: parseContentCaptureFromEnv(env),
-    ssrf: parseSsrfPolicyFromEnv(env),
-    connector: parseConnectorLimitsFromEnv(env),
-    credentials: parseCredentialsFromEnv(env),
-    embeddings: parseEmbeddingsFromEnv(env),
-  };
-}
 
 /** Builds the embedders a process knows; the configured one is the default for new collections. */
 export function createEmbedders(config: EmbeddingsConfig, deps: { tracer: Tracer }): EmbedderRegistry {

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { PermanentNodeError } from '@flowtrace/workflow';
 import { describe, expect, it } from 'vitest';
 import { parseHostPattern } from './credential-hosts.ts';
-import { type CredentialConfig, CredentialStore, parseCredentialsFromEnv } from './credentials.ts';
+import { type CredentialConfig, CredentialStore } from './credentials.ts';
 
 const TENANT_A = '0b0e2f6c-58a4-4d7e-9a43-0f3f1d1a7a01';
 const TENANT_B = '5f1c3d2e-7b6a-4c1d-8e9f-a0b1c2d3e4f5';
@@ -125,40 +125,5 @@ describe('parseHostPattern', () => {
     expect(parseHostPattern('bücher.example')).toMatchObject({ host: 'xn--bcher-kva.example' });
     expect(parseHostPattern('0x7f.1')).toMatchObject({ host: '127.0.0.1' });
     expect(parseHostPattern('*.Example.com')).toMatchObject({ host: '.example.com', wildcard: true });
-  });
-});
-
-describe('parseCredentialsFromEnv', () => {
-  it('reads FLOWTRACE_CREDENTIALS', () => {
-    const store = parseCredentialsFromEnv({
-      FLOWTRACE_CREDENTIALS: JSON.stringify({
-        crm: { headers: { authorization: 'Bearer xyz' }, hosts: ['crm.example.com'] },
-      }),
-    });
-    expect(store.grant('crm').headers).toEqual({ authorization: 'Bearer xyz' });
-  });
-
-  it('rejects a credential without hosts at startup, naming it', () => {
-    expect(() =>
-      parseCredentialsFromEnv({
-        FLOWTRACE_CREDENTIALS: JSON.stringify({ crm: { headers: { authorization: 'Bearer xyz-secret' } } }),
-      }),
-    ).toThrow(/^FLOWTRACE_CREDENTIALS: invalid credentials configuration: crm\.hosts: is required/);
-  });
-
-  it('treats unset or blank as no credentials', () => {
-    expect(parseCredentialsFromEnv({}).names()).toEqual([]);
-    expect(parseCredentialsFromEnv({ FLOWTRACE_CREDENTIALS: '  ' }).names()).toEqual([]);
-  });
-
-  it('does not quote the text in parse errors', () => {
-    expect(() => parseCredentialsFromEnv({ FLOWTRACE_CREDENTIALS: '{"crm": top-secret-value' })).toThrow(
-      /^FLOWTRACE_CREDENTIALS is not valid JSON/,
-    );
-    try {
-      parseCredentialsFromEnv({ FLOWTRACE_CREDENTIALS: '{"crm": top-secret-value' });
-    } catch (error) {
-      expect((error as Error).message).not.toContain('top-secret');
-    }
   });
 });

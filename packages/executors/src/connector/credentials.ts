@@ -172,26 +172,3 @@ export class CredentialStore {
     return `CredentialStore { ${this.names().join(', ')} }`;
   }
 }
-
-/**
- * Reads `FLOWTRACE_CREDENTIALS`: a JSON object
- * `{ "<name>": { "headers": { "<header>": "<value>" }, "hosts": ["<host>", ...], "tenants": ["<tenant id>"] } }`.
- * Unset or empty means no credentials. Parse errors never quote the text (it holds secrets).
- */
-export function parseCredentialsFromEnv(env: Readonly<Record<string, string | undefined>>): CredentialStore {
-  const raw = env.FLOWTRACE_CREDENTIALS;
-  if (raw === undefined || raw.trim() === '') return new CredentialStore({});
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    throw new Error(
-      'FLOWTRACE_CREDENTIALS is not valid JSON (expected {"<name>": {"headers": {...}, "hosts": [...]}})',
-    );
-  }
-  try {
-    return new CredentialStore(value as CredentialsConfig);
-  } catch (error) {
-    throw new Error(`FLOWTRACE_CREDENTIALS: ${(error as Error).message}`);
-  }
-}

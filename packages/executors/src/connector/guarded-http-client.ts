@@ -7,6 +7,7 @@ import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
 import { Agent, buildConnector } from 'undici';
 import { CONNECTOR_ATTRIBUTES, CONNECTOR_EVENTS } from './attributes.ts';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './connector-limits.ts';
 import {
   describeRefusal,
   normalizeHostname,
@@ -91,7 +92,6 @@ export interface GuardedResponse {
 }
 
 export const DEFAULT_CONNECTOR_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_MAX_REDIRECTS = 5;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);

@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { PermanentNodeError } from '@flowtrace/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_RESPONSE_BYTES_CEILING, parseConnectorLimitsFromEnv } from './connector-limits.ts';
-import { DEFAULT_MAX_RESPONSE_BYTES, GuardedHttpClient } from './guarded-http-client.ts';
+import { GuardedHttpClient } from './guarded-http-client.ts';
 
 const MiB = 1024 * 1024;
 const BODY_BYTES = 30 * MiB;
@@ -102,20 +101,6 @@ describe('response size limit', () => {
       expect((await written.get('ceiling'))?.finished).toBe(false);
     } finally {
       await client.close();
-    }
-  });
-});
-
-describe('parseConnectorLimitsFromEnv', () => {
-  it('defaults to 5 MiB and takes whole byte counts up to the ceiling', () => {
-    expect(parseConnectorLimitsFromEnv({})).toEqual({ maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES });
-    expect(parseConnectorLimitsFromEnv({ FLOWTRACE_CONNECTOR_MAX_RESPONSE_BYTES: '1048576' })).toEqual({
-      maxResponseBytes: MiB,
-    });
-    for (const bad of ['0', '-1', '1.5', '5MiB', String(MAX_RESPONSE_BYTES_CEILING + 1)]) {
-      expect(() => parseConnectorLimitsFromEnv({ FLOWTRACE_CONNECTOR_MAX_RESPONSE_BYTES: bad }), bad).toThrow(
-        /FLOWTRACE_CONNECTOR_MAX_RESPONSE_BYTES must be a whole number of bytes from 1 to 52428800/,
-      );
     }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAddress, parseCidr, parseSsrfPolicyFromEnv, SsrfPolicy } from './ssrf-policy.ts';
+import { parseAddress, parseCidr, SsrfPolicy } from './ssrf-policy.ts';
 
 describe('SsrfPolicy.checkAddress', () => {
   const policy = new SsrfPolicy();
@@ -121,18 +121,5 @@ describe('parsing', () => {
     expect(() => parseCidr('10.0.0.0/33')).toThrow(/prefix length/);
     expect(() => parseCidr('nope/8')).toThrow(/not an IP address/);
     expect(() => parseCidr('10.0.0.0/8/1')).toThrow();
-  });
-
-  it('reads the allow-lists from the environment', () => {
-    expect(
-      parseSsrfPolicyFromEnv({
-        FLOWTRACE_CONNECTOR_ALLOWED_HOSTS: ' api.internal , *.svc ,',
-        FLOWTRACE_CONNECTOR_ALLOWED_CIDRS: '10.0.0.0/8,::1',
-      }),
-    ).toEqual({ allowedHosts: ['api.internal', '*.svc'], allowedCidrs: ['10.0.0.0/8', '::1'] });
-    expect(parseSsrfPolicyFromEnv({})).toEqual({ allowedHosts: [], allowedCidrs: [] });
-    expect(() => parseSsrfPolicyFromEnv({ FLOWTRACE_CONNECTOR_ALLOWED_CIDRS: '10.0.0.0/99' })).toThrow(
-      /FLOWTRACE_CONNECTOR_ALLOWED_CIDRS: "10.0.0.0\/99"/,
-    );
   });
 });

@@ -175,27 +175,6 @@ export class SsrfPolicy {
   }
 }
 
-/**
- * Reads the allow-lists from the environment: `FLOWTRACE_CONNECTOR_ALLOWED_HOSTS` and
- * `FLOWTRACE_CONNECTOR_ALLOWED_CIDRS`, comma-separated. Throws naming a malformed CIDR.
- */
-export function parseSsrfPolicyFromEnv(env: Readonly<Record<string, string | undefined>>): SsrfPolicyOptions {
-  const list = (value: string | undefined): string[] =>
-    (value ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-  const allowedCidrs = list(env.FLOWTRACE_CONNECTOR_ALLOWED_CIDRS);
-  for (const cidr of allowedCidrs) {
-    try {
-      parseCidr(cidr);
-    } catch (error) {
-      throw new Error(`FLOWTRACE_CONNECTOR_ALLOWED_CIDRS: ${(error as Error).message}`);
-    }
-  }
-  return { allowedHosts: list(env.FLOWTRACE_CONNECTOR_ALLOWED_HOSTS), allowedCidrs };
-}
-
 /** Lower-cases, strips IPv6 brackets, a zone id and a trailing dot. */
 export function normalizeHostname(hostname: string): string {
   let host = hostname.trim().toLowerCase();

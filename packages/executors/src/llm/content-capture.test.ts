@@ -1,45 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createRedactor,
-  inputContentAttributes,
-  outputContentAttributes,
-  parseContentCaptureFromEnv,
-} from './content-capture.ts';
+import { createRedactor, inputContentAttributes, outputContentAttributes } from './content-capture.ts';
 import type { ChatResponse } from './provider.ts';
-
-describe('parseContentCaptureFromEnv', () => {
-  it('is off by default', () => {
-    expect(parseContentCaptureFromEnv({})).toEqual({ enabled: false, maxLength: 16_384, redact: [] });
-    expect(
-      parseContentCaptureFromEnv({ OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'false' }).enabled,
-    ).toBe(false);
-  });
-
-  it('turns on with the OpenTelemetry GenAI variable and reads patterns and length', () => {
-    expect(
-      parseContentCaptureFromEnv({
-        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'TRUE',
-        FLOWTRACE_REDACT_PATTERNS: 'acct-\\d+, \\b\\d{16}\\b',
-        FLOWTRACE_CAPTURE_MAX_LENGTH: '2000',
-      }),
-    ).toEqual({ enabled: true, maxLength: 2000, redact: ['acct-\\d+', '\\b\\d{16}\\b'] });
-    expect(
-      parseContentCaptureFromEnv({
-        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'span_only',
-        FLOWTRACE_REDACT_PATTERNS: '["a{2,},b", "c"]',
-      }),
-    ).toMatchObject({ enabled: true, redact: ['a{2,},b', 'c'] });
-  });
-
-  it('rejects an invalid pattern or length instead of silently not redacting', () => {
-    expect(() => parseContentCaptureFromEnv({ FLOWTRACE_REDACT_PATTERNS: '(unclosed' })).toThrow(
-      /invalid redact pattern/,
-    );
-    expect(() => parseContentCaptureFromEnv({ FLOWTRACE_CAPTURE_MAX_LENGTH: '-1' })).toThrow(
-      /positive integer/,
-    );
-  });
-});
 
 describe('createRedactor', () => {
   it('replaces secrets, configured patterns and common credential shapes', () => {

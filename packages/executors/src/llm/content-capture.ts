@@ -1,10 +1,6 @@
 import { limitJsonDepth } from '@flowtrace/workflow';
 import type { Attributes } from '@opentelemetry/api';
-import {
-  createRedactor as buildRedactor,
-  compileRedactPattern,
-  type Redactor,
-} from '../redaction/redactor.ts';
+import { createRedactor as buildRedactor, type Redactor } from '../redaction/redactor.ts';
 import {
   ATTR_GEN_AI_INPUT_MESSAGES,
   ATTR_GEN_AI_OUTPUT_MESSAGES,
@@ -33,49 +29,6 @@ export const CONTENT_CAPTURE_DISABLED: ContentCaptureOptions = Object.freeze({
   maxLength: DEFAULT_CAPTURE_MAX_LENGTH,
   redact: [],
 });
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * Content capture from the environment:
- * - `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`: `true`/`1` (or `span_only`, `span_and_event`,
- *   the values some GenAI instrumentations use) turns capture on; anything else leaves it off.
- * - `FLOWTRACE_REDACT_PATTERNS`: a JSON array of RegExp sources, or a comma-separated list of them. They
- *   apply to captured content and, through the executor suite's redactor, to every stored output.
- * - `FLOWTRACE_CAPTURE_MAX_LENGTH`: most characters per content attribute (default 16384).
- * An invalid pattern or length throws, naming it, so that a typo cannot silently disable redaction.
- */
-export function parseContentCaptureFromEnv(env: Env): ContentCaptureOptions {
-  const flag = env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() ?? '';
-  const enabled = ['true', '1', 'yes', 'span_only', 'span_and_event'].includes(flag);
-  const rawLength = env.FLOWTRACE_CAPTURE_MAX_LENGTH?.trim();
-  let maxLength = DEFAULT_CAPTURE_MAX_LENGTH;
-  if (rawLength) {
-    maxLength = Number(rawLength);
-    if (!Number.isInteger(maxLength) || maxLength < 1) {
-      throw new Error(`FLOWTRACE_CAPTURE_MAX_LENGTH must be a positive integer, got "${rawLength}"`);
-    }
-  }
-  const rawPatterns = env.FLOWTRACE_REDACT_PATTERNS?.trim() ?? '';
-  let redact: string[] = [];
-  if (rawPatterns.startsWith('[')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(rawPatterns);
-    } catch {
-      throw new Error('FLOWTRACE_REDACT_PATTERNS starts with "[" but is not a valid JSON array of strings');
-    }
-    if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string')) {
-      throw new Error('FLOWTRACE_REDACT_PATTERNS must be a JSON array of strings');
-    }
-    redact = parsed;
-  } else if (rawPatterns) {
-    redact = rawPatterns.split(',').map((p) => p.trim());
-  }
-  redact = redact.filter((p) => p.length > 0);
-  for (const pattern of redact) compileRedactPattern(pattern);
-  return { enabled, maxLength, redact };
-}
 
 /** The redactor of captured content: the shared one (`redaction/redactor.ts`) over these options. */
 export function createRedactor(options: Pick<ContentCaptureOptions, 'redact' | 'secrets'>): Redactor {

@@ -1,6 +1,6 @@
 import type { Logger } from '@flowtrace/workflow';
 import { describe, expect, it } from 'vitest';
-import { createPricingTable, PRICING_VERSION, parsePricingFromEnv } from './pricing.ts';
+import { createPricingTable, PRICING_VERSION } from './pricing.ts';
 
 function recordingLogger(): Logger & { warnings: { obj: object; msg?: string | undefined }[] } {
   const warnings: { obj: object; msg?: string | undefined }[] = [];
@@ -118,33 +118,6 @@ describe('PricingTable', () => {
   });
 });
 
-describe('parsePricingFromEnv', () => {
-  it('reads FLOWTRACE_PRICING as an array or a versioned object', () => {
-    expect(parsePricingFromEnv({})).toBeUndefined();
-    expect(
-      parsePricingFromEnv({
-        FLOWTRACE_PRICING: '[{"provider":"openai","model":"gpt-x","input":1,"output":2}]',
-      }),
-    ).toEqual({ prices: [{ provider: 'openai', model: 'gpt-x', input: 1, output: 2 }] });
-    expect(
-      parsePricingFromEnv({
-        FLOWTRACE_PRICING:
-          '{"version":"v7","prices":[{"provider":"a","model":"b","input":1,"output":2,"cachedInput":0.5}]}',
-      }),
-    ).toEqual({
-      version: 'v7',
-      prices: [{ provider: 'a', model: 'b', input: 1, output: 2, cachedInput: 0.5 }],
-    });
-  });
-
-  it('rejects invalid JSON and invalid prices with a message', () => {
-    expect(() => parsePricingFromEnv({ FLOWTRACE_PRICING: '{' })).toThrow(/not valid JSON/);
-    expect(() =>
-      parsePricingFromEnv({ FLOWTRACE_PRICING: '[{"provider":"a","model":"b","input":-1,"output":2}]' }),
-    ).toThrow(/invalid FLOWTRACE_PRICING/);
-  });
-});
-
 describe('dated prices', () => {
   const usage = { inputTokens: 1_000_000, outputTokens: 0 };
   const before = new Date('2026-12-31T23:59:59.999Z');
@@ -210,13 +183,5 @@ describe('dated prices', () => {
     });
     table.setDatabasePrices([]);
     expect(table.computeCost('openai', 'gpt-4o', usage, after).costUsd).toBe(1);
-  });
-
-  it('rejects an effectiveFrom that is not a date', () => {
-    expect(() =>
-      parsePricingFromEnv({
-        FLOWTRACE_PRICING: '[{"provider":"a","model":"b","input":1,"output":2,"effectiveFrom":"soon"}]',
-      }),
-    ).toThrow(/invalid FLOWTRACE_PRICING/);
   });
 });

@@ -276,20 +276,3 @@ export const pricingOverridesSchema = z.union([
   z.array(priceSchema).transform((prices): PricingOverrides => ({ prices })),
   z.strictObject({ version: z.string().min(1).max(100).optional(), prices: z.array(priceSchema) }),
 ]);
-
-/** Reads `FLOWTRACE_PRICING`; undefined when unset. Throws a message naming the problem when invalid. */
-export function parsePricingFromEnv(
-  env: Readonly<Record<string, string | undefined>>,
-): PricingOverrides | undefined {
-  const raw = env.FLOWTRACE_PRICING?.trim();
-  if (!raw) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error('FLOWTRACE_PRICING is not valid JSON');
-  }
-  const result = pricingOverridesSchema.safeParse(json);
-  if (!result.success) throw new Error(`invalid FLOWTRACE_PRICING:\n${z.prettifyError(result.error)}`);
-  return result.data;
-}

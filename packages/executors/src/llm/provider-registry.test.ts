@@ -2,81 +2,9 @@ import { PermanentNodeError } from '@flowtrace/workflow';
 import { describe, expect, it } from 'vitest';
 import { AnthropicProvider } from './anthropic-provider.ts';
 import { OpenAiCompatibleProvider } from './openai-provider.ts';
-import { parseProvidersConfig, parseProvidersFromEnv } from './provider-config.ts';
+import { parseProvidersConfig } from './provider-config.ts';
 import { createProviderRegistry } from './provider-registry.ts';
 import { SimulatedProvider } from './simulated-provider.ts';
-
-describe('parseProvidersFromEnv', () => {
-  it('always registers the simulated provider', () => {
-    expect(parseProvidersFromEnv({})).toEqual({ simulated: { kind: 'simulated' } });
-  });
-
-  it('registers openai and anthropic from their conventional variables', () => {
-    const config = parseProvidersFromEnv({
-      OPENAI_API_KEY: 'sk-openai',
-      OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1',
-      ANTHROPIC_API_KEY: 'sk-ant',
-      ANTHROPIC_BASE_URL: 'https://anthropic.internal',
-    });
-    expect(config).toEqual({
-      openai: { kind: 'openai', apiKey: 'sk-openai', baseUrl: 'http://127.0.0.1:11434/v1' },
-      anthropic: { kind: 'anthropic', apiKey: 'sk-ant', baseUrl: 'https://anthropic.internal' },
-      simulated: { kind: 'simulated' },
-    });
-  });
-
-  it('registers a keyless OpenAI-compatible server from OPENAI_BASE_URL alone, but no keyless anthropic', () => {
-    const config = parseProvidersFromEnv({
-      OPENAI_BASE_URL: 'http://127.0.0.1:8000/v1',
-      ANTHROPIC_BASE_URL: 'https://x',
-    });
-    expect(config.openai).toEqual({ kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1' });
-    expect(config.anthropic).toBeUndefined();
-  });
-
-  it('reads named providers from FLOWTRACE_PROVIDERS, which win over the conveniences', () => {
-    const config = parseProvidersFromEnv({
-      FLOWTRACE_PROVIDERS: JSON.stringify({
-        openai: { kind: 'openai', apiKey: 'sk-json', maxConcurrency: 4, requestsPerSecond: 2 },
-        local: { kind: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', genAiProviderName: 'ollama' },
-        simulated: { kind: 'simulated', simulated: { latencyMs: 250, jitterMs: 50, outputTokens: 32 } },
-      }),
-      OPENAI_API_KEY: 'sk-env',
-    });
-    expect(config.openai).toEqual({
-      kind: 'openai',
-      apiKey: 'sk-json',
-      maxConcurrency: 4,
-      requestsPerSecond: 2,
-    });
-    expect(config.local?.genAiProviderName).toBe('ollama');
-    expect(config.simulated?.simulated).toEqual({ latencyMs: 250, jitterMs: 50, outputTokens: 32 });
-  });
-
-  it('explains invalid configuration without echoing secrets', () => {
-    expect(() =>
-      parseProvidersFromEnv({ FLOWTRACE_PROVIDERS: '{"a": {"kind": "openai", "apiKey": "sk-secret"' }),
-    ).toThrow(/FLOWTRACE_PROVIDERS is not valid JSON/);
-    let message = '';
-    try {
-      parseProvidersFromEnv({
-        FLOWTRACE_PROVIDERS: JSON.stringify({
-          a: { kind: 'anthropic' },
-          b: { kind: 'simulated', apiKey: 'sk-secret-value' },
-          c: { kind: 'openai', baseUrl: 'ftp://x' },
-          d: { kind: 'mistral' },
-        }),
-      });
-    } catch (error) {
-      message = (error as Error).message;
-    }
-    expect(message).toContain('an anthropic provider needs an apiKey');
-    expect(message).toContain('a simulated provider makes no network calls');
-    expect(message).toMatch(/c\.baseUrl|baseUrl/);
-    expect(message).toMatch(/d\.kind|kind/);
-    expect(message).not.toContain('sk-secret-value');
-  });
-});
 
 describe('createProviderRegistry', () => {
   const registry = createProviderRegistry({
