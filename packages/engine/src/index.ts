@@ -39,13 +39,6 @@ export { ingestionCalls, MeteredCalls, type MeteredCallsDeps } from './governanc
 export { ModelPriceStore, type StoredModelPrice } from './governance/model-price-store.ts';
 export { RunAdmission, type RunAdmissionDeps } from './governance/run-admission.ts';
 export { RunQuotas } from './governance/run-quotas.ts';
-export {
-  USAGE_DIMENSIONS,
-  type UsageDimension,
-  UsageReport,
-  type UsageReportQuery,
-  type UsageRow,
-} from './governance/usage-report.ts';
 export { type CallOwner, type CallSlot, SpendLedger } from './governance/spend-ledger.ts';
 export {
   aboveCeiling,
@@ -59,6 +52,13 @@ export {
   type TenantLimitsView,
   tenantLimitsSchema,
 } from './governance/tenant-limits.ts';
+export {
+  USAGE_DIMENSIONS,
+  type UsageDimension,
+  UsageReport,
+  type UsageReportQuery,
+  type UsageRow,
+} from './governance/usage-report.ts';
 export { FleetMetrics, type NodeOutcomeLabel } from './metrics/fleet-metrics.ts';
 export {
   decodeRunListCursor,
@@ -112,8 +112,6 @@ export { installShutdown, type ShutdownStep } from './runtime/shutdown.ts';
 export { RunStoppedError, WorkerShutdownError } from './runtime/stop-reasons.ts';
 export { type ClaimedNode, type DispatchRecord, NodeStateStore } from './store/node-state-store.ts';
 export { RunControlStore, type StaleNode, type TerminateResult } from './store/run-control-store.ts';
-export { RunSpanGate } from './store/run-span-gate.ts';
-export { RunSpanGate } from './store/run-span-gate.ts';
 export {
   type CreateRunResult,
   type EventView,
@@ -123,6 +121,7 @@ export {
   type RunView,
   type StoredWorkflow,
 } from './store/run-repository.ts';
+export { RunSpanGate } from './store/run-span-gate.ts';
 export type { FinishedRun, RunTraceIdentity, StoredError } from './store/types.ts';
 export { CompiledWorkflow, WorkflowCatalog } from './store/workflow-catalog.ts';
 export { RunSubmitter, type SubmitRunRequest, type SubmitRunResult } from './submission/run-submitter.ts';
