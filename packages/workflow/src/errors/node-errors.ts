@@ -29,9 +29,13 @@ export class TransientNodeError extends FlowtraceError {
   }
 }
 
-/** Whether an error thrown by an executor should be retried; unknown errors are treated as transient. */
+/**
+ * Whether an error thrown by an executor should be retried; unknown errors are treated as transient. The
+ * executor's own classification (permanent or transient) wins over its code's HTTP status.
+ */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof PermanentNodeError) return false;
+  if (error instanceof TransientNodeError) return true;
   if (error instanceof FlowtraceError) return !(error.statusCode >= 400 && error.statusCode < 500);
   return true;
 }
