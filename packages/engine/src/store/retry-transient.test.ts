@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { isRejectedValueError, isTransientDatabaseError, retryTransient } from './retry-transient.ts';
+
+const withCode = (code: unknown) => Object.assign(new Error(`error ${String(code)}`), { code });
+
+describe('database error classes', () => {
+  it('treats restarts, lost connections, serialization failures and deadlocks as transient', () => {
+    for (const code of [
+      '57P01',
+      '57P03',
+      '08006',
+      '40001',
+      '40P01',
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'CONNECTION_CLOSED',
+    ])
+      expect(isTransientDatabaseError(withCode(code)), code).toBe(true);
+  });
+
+  it('treats everything else as permanent, including values that are not errors', () => {
+    for (const value of [
+      withCode('23505'), // unique_violation
+      withCode('22P02'),
+      withCode(57),
+      new Error('no code'),
+      null,
+      undefined,
+      'ECONNRESET',
+    ])
+      expect(isTransientDatabaseError(value), String(value)).toBe(false);
+  });
+
+  it('recognises values Postgres refused (data exceptions and program limits), and nothing else', () => {
+    for (const code of ['22021', '22P05', '22003', '54001'])
+      expect(isRejectedValueError(withCode(code)), code).toBe(true);
+    for (const value of [withCode('23505'), withCode('2200'), withCode('220000'), withCode('57P01'), null])
+      expect(isRejectedValueError(value), String(value)).toBe(false);
+  });
+});
+
+describe('retryTransient', () => {
+  it('retries while the database is unreachable and returns the first success', async () => {
+    const failures = [withCode('ECONNREFUSED'), withCode('57P03')];
+    let calls = 0;
+    const result = await retryTransient(async () => {
+      calls++;
+      const failure = failures.shift();
+      if (failure) throw failure;
+      return 'written';
+    });
+    expect(result).toBe('written');
+    expect(calls).toBe(3);
+  });
+
+  it('rethrows a permanent error at once', async () => {
+    const unique = withCode('23505');
+    let calls = 0;
+    await expect(
+      retryTransient(async () => {
+        calls++;
+        throw unique;
+      }),
+    ).rejects.toBe(unique);
+    expect(calls).toBe(1);
+  });
+
+  it('rethrows a transient error once its budget is spent', async () => {
+    const restart = withCode('57P01');
+    let calls = 0;
+    await expect(
+      retryTransient(async () => {
+        calls++;
+        throw restart;
+      }, 0),
+    ).rejects.toBe(restart);
+    expect(calls).toBe(1);
+  });
+});
