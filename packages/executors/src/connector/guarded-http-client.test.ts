@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
 import { context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -299,6 +299,46 @@ describe('GuardedHttpClient: limits and failures', () => {
       .request({ method: 'GET', url: `${target.url}/bomb`, maxResponseBytes: 100_000 })
       .catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/exceeds the 100000-byte limit/);
+  });
+
+  it('decodes deflate, br and chained encodings, error responses too, and says the body is decoded', async () => {
+    const text = Buffer.from('{"ok":true}');
+    target.on('GET', '/deflate', { headers: { 'content-encoding': 'deflate' }, body: deflateSync(text) });
+    target.on('GET', '/br', { headers: { 'content-encoding': 'br' }, body: brotliCompressSync(text) });
+    // Applied in order: gzip first, then br; the client undoes br, then gzip.
+    target.on('GET', '/chain', {
+      headers: { 'content-encoding': 'gzip, br' },
+      body: brotliCompressSync(gzipSync(text)),
+    });
+    target.on('GET', '/fail', {
+      status: 500,
+      headers: { 'content-encoding': 'gzip', 'content-type': 'application/json' },
+      body: gzipSync(Buffer.from('{"error":"backend down"}')),
+    });
+    const http = client({ allowedHosts: ['127.0.0.1'] });
+    for (const path of ['/deflate', '/br', '/chain']) {
+      const response = await http.request({ method: 'GET', url: `${target.url}${path}` });
+      expect(String(response.body), path).toBe('{"ok":true}');
+      expect(response.headers['content-encoding'], path).toBeUndefined();
+      expect(response.headers['content-length'], path).toBeUndefined();
+    }
+    const failed = await http.request({ method: 'GET', url: `${target.url}/fail` });
+    expect(failed.status).toBe(500);
+    expect(String(failed.body)).toBe('{"error":"backend down"}');
+  });
+
+  it('stops a chained decompression bomb at the limit', async () => {
+    // 8 MiB of zeros, gzipped twice: a few hundred bytes on the wire.
+    target.on('GET', '/double-bomb', {
+      headers: { 'content-encoding': 'gzip, gzip' },
+      body: gzipSync(gzipSync(Buffer.alloc(8 * 1024 * 1024))),
+    });
+    const http = client({ allowedHosts: ['127.0.0.1'] });
+    const error = await http
+      .request({ method: 'GET', url: `${target.url}/double-bomb`, maxResponseBytes: 64 * 1024 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentNodeError);
+    expect((error as Error).message).toMatch(/exceeds the 65536-byte limit/);
   });
 
   it('times out a slow response with a transient error', async () => {

@@ -1,11 +1,10 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { traceContextHeaders } from '@flowtrace/telemetry';
 import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
-import { Agent, buildConnector } from 'undici';
+import { Agent, buildConnector, type Dispatcher, interceptors } from 'undici';
 import { CONNECTOR_ATTRIBUTES, CONNECTOR_EVENTS } from './attributes.ts';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './connector-limits.ts';
 import {
@@ -131,6 +130,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export class GuardedHttpClient {
   readonly policy: SsrfPolicy;
   readonly #agent: Agent;
+  /** The agent with response decompression (undici's interceptor). */
+  readonly #dispatcher: Dispatcher;
   readonly #resolve: HostResolver;
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
@@ -161,6 +162,12 @@ export class GuardedHttpClient {
         baseConnect(opts, callback);
       },
     });
+    // Decompression (gzip, deflate, br, zstd, and chains of them) is undici's. Error responses are decoded
+    // too: their bodies become node errors and outputs. `maxSize` (per stage) stays off because the limit
+    // is per request and must name the node's setting: `readLimited` counts the decoded bytes as they
+    // stream in and drops the connection at the limit, and backpressure keeps every stage of a chain
+    // from decoding ahead of that count.
+    this.#dispatcher = this.#agent.compose(interceptors.decompress({ skipErrorResponses: false }));
   }
 
   /** Performs one request, following redirects. See the class comment for the errors it throws. */
@@ -186,7 +193,7 @@ export class GuardedHttpClient {
       for (let redirects = 0; ; redirects++) {
         this.#checkUrl(url);
         if (req.credential !== undefined && !req.credential.allows(url)) throw req.credential.refusal(url);
-        const response = await this.#agent.request({
+        const response = await this.#dispatcher.request({
           origin: url.origin,
           path: `${url.pathname}${url.search}`,
           method: method as 'GET',
@@ -378,21 +385,17 @@ async function readLimited(
         details: { maxResponseBytes: maxBytes },
       },
     );
+  // The decompress interceptor drops `content-length` from a body it decodes: one that is left is the
+  // length of the bytes read here.
   const declared = Number(headers['content-length']);
-  const encoding = String(headers['content-encoding'] ?? 'identity')
-    .trim()
-    .toLowerCase();
-  if (encoding === 'identity' && Number.isFinite(declared) && declared > maxBytes) {
+  if (Number.isFinite(declared) && declared > maxBytes) {
     body.destroy();
     throw tooLarge();
   }
-  const decoder = decoderFor(encoding);
-  const source: Readable = decoder === null ? body : body.pipe(decoder);
-  if (decoder !== null) body.once('error', (error) => decoder.destroy(error));
   const chunks: Buffer[] = [];
   let total = 0;
   try {
-    for await (const chunk of source) {
+    for await (const chunk of body) {
       const buf = chunk as Buffer;
       total += buf.length;
       if (total > maxBytes) throw tooLarge();
@@ -400,24 +403,9 @@ async function readLimited(
     }
   } catch (error) {
     body.destroy();
-    source.destroy();
     throw error;
   }
   return Buffer.concat(chunks, total);
-}
-
-function decoderFor(encoding: string): ReturnType<typeof createGunzip> | null {
-  switch (encoding) {
-    case 'gzip':
-    case 'x-gzip':
-      return createGunzip();
-    case 'deflate':
-      return createInflate();
-    case 'br':
-      return createBrotliDecompress();
-    default:
-      return null;
-  }
 }
 
 function prepareHeaders(input: Readonly<Record<string, string>>, userAgent: string): Record<string, string> {

@@ -1,4 +1,5 @@
 import { isIP, isIPv4, isIPv6 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /**
  * Which outbound destinations a connector may reach. Everything public is allowed; loopback, private,
@@ -41,10 +42,16 @@ export function describeRefusal(r: SsrfRefusal): string {
   return `outbound request to ${where} refused: ${r.rule}${range} is not allowed; allow-list the host or range in FLOWTRACE_CONNECTOR_ALLOWED_HOSTS / FLOWTRACE_CONNECTOR_ALLOWED_CIDRS if this is intended`;
 }
 
+/**
+ * Addresses and ranges are ipaddr.js values: it parses both families (an IPv4 tail in IPv6 included),
+ * matches prefixes and exposes an IPv6 address's groups, from which an embedded IPv4 address is read.
+ * Node's `net.BlockList` only answers whether an address is in a list: it can neither say which rule
+ * matched, which the refusal names, nor give the IPv4 address inside a NAT64 or 6to4 address.
+ */
+type IpAddress = ipaddr.IPv4 | ipaddr.IPv6;
+
 interface Cidr {
-  family: 4 | 6;
-  base: bigint;
-  bits: number;
+  range: [IpAddress, number];
   text: string;
 }
 
@@ -88,12 +95,19 @@ const IPV6_RULES: readonly Rule[] = [
   rule('ff00::/8', 'multicast range'),
 ];
 
+/** The IPv4 address in two 16-bit groups of an IPv6 address. */
+function ipv4In(address: ipaddr.IPv6, high: number): ipaddr.IPv4 {
+  const [a = 0, b = 0] = [address.parts[high], address.parts[high + 1]];
+  return new ipaddr.IPv4([a >> 8, a & 0xff, b >> 8, b & 0xff]);
+}
+
 /** IPv6 ranges that carry an IPv4 address; the embedded address is checked against the IPv4 rules. */
-const EMBEDDED_IPV4: readonly { cidr: Cidr; name: string; shift: bigint }[] = [
-  { cidr: parseCidr('::ffff:0:0/96'), name: 'IPv4-mapped IPv6 address', shift: 0n },
-  { cidr: parseCidr('::/96'), name: 'IPv4-compatible IPv6 address', shift: 0n },
-  { cidr: parseCidr('64:ff9b::/96'), name: 'NAT64 IPv6 address', shift: 0n },
-  { cidr: parseCidr('2002::/16'), name: '6to4 IPv6 address', shift: 80n },
+const EMBEDDED_IPV4: readonly { cidr: Cidr; name: string; ipv4: (address: ipaddr.IPv6) => ipaddr.IPv4 }[] = [
+  { cidr: parseCidr('::ffff:0:0/96'), name: 'IPv4-mapped IPv6 address', ipv4: (a) => ipv4In(a, 6) },
+  { cidr: parseCidr('::/96'), name: 'IPv4-compatible IPv6 address', ipv4: (a) => ipv4In(a, 6) },
+  { cidr: parseCidr('64:ff9b::/96'), name: 'NAT64 IPv6 address', ipv4: (a) => ipv4In(a, 6) },
+  // 2002:AABB:CCDD::/48 carries AA.BB.CC.DD in its second and third groups.
+  { cidr: parseCidr('2002::/16'), name: '6to4 IPv6 address', ipv4: (a) => ipv4In(a, 1) },
 ];
 
 function rule(cidr: string, name: string): Rule {
@@ -146,23 +160,23 @@ export class SsrfPolicy {
     if (parsed === null) {
       return { hostname: host, address, rule: 'unparseable address', cidr: null };
     }
-    if (this.#isCidrAllowed(parsed.family, parsed.value)) return null;
-    if (parsed.family === 4) {
-      const hit = matchRule(IPV4_RULES, 4, parsed.value);
+    if (this.#isCidrAllowed(parsed)) return null;
+    if (parsed instanceof ipaddr.IPv4) {
+      const hit = matchRule(IPV4_RULES, parsed);
       return hit === null ? null : { hostname: host, address, rule: hit.name, cidr: hit.text };
     }
-    const hit6 = matchRule(IPV6_RULES, 6, parsed.value);
+    const hit6 = matchRule(IPV6_RULES, parsed);
     if (hit6 !== null) return { hostname: host, address, rule: hit6.name, cidr: hit6.text };
     for (const embedded of EMBEDDED_IPV4) {
-      if (!inCidr(embedded.cidr, 6, parsed.value)) continue;
-      const v4 = (parsed.value >> embedded.shift) & 0xffffffffn;
-      if (this.#isCidrAllowed(4, v4)) return null;
-      const hit = matchRule(IPV4_RULES, 4, v4);
+      if (!inCidr(embedded.cidr, parsed)) continue;
+      const v4 = embedded.ipv4(parsed);
+      if (this.#isCidrAllowed(v4)) return null;
+      const hit = matchRule(IPV4_RULES, v4);
       if (hit !== null) {
         return {
           hostname: host,
           address,
-          rule: `${embedded.name} of ${formatIPv4(v4)} in the ${hit.name}`,
+          rule: `${embedded.name} of ${v4.toString()} in the ${hit.name}`,
           cidr: hit.text,
         };
       }
@@ -170,8 +184,8 @@ export class SsrfPolicy {
     return null;
   }
 
-  #isCidrAllowed(family: 4 | 6, value: bigint): boolean {
-    return this.#allowedCidrs.some((c) => inCidr(c, family, value));
+  #isCidrAllowed(address: IpAddress): boolean {
+    return this.#allowedCidrs.some((c) => inCidr(c, address));
   }
 }
 
@@ -183,15 +197,13 @@ export function normalizeHostname(hostname: string): string {
   return host;
 }
 
-function matchRule(rules: readonly Rule[], family: 4 | 6, value: bigint): Rule | null {
-  return rules.find((r) => inCidr(r, family, value)) ?? null;
+function matchRule(rules: readonly Rule[], address: IpAddress): Rule | null {
+  return rules.find((r) => inCidr(r, address)) ?? null;
 }
 
-function inCidr(cidr: Cidr, family: 4 | 6, value: bigint): boolean {
-  if (cidr.family !== family) return false;
-  const width = family === 4 ? 32 : 128;
-  const shift = BigInt(width - cidr.bits);
-  return value >> shift === cidr.base >> shift;
+/** Whether the address is in the range; an address of the other family never is. */
+function inCidr(cidr: Cidr, address: IpAddress): boolean {
+  return cidr.range[0].kind() === address.kind() && address.match(cidr.range);
 }
 
 /** Parses `a.b.c.d/n`, `x::y/n` or a bare address (a single host). */
@@ -199,7 +211,7 @@ export function parseCidr(text: string): Cidr {
   const [addressPart, bitsPart, extra] = text.trim().split('/');
   const parsed = parseAddress(addressPart ?? '');
   if (parsed === null || extra !== undefined) throw new Error(`"${text}" is not an IP address or CIDR range`);
-  const width = parsed.family === 4 ? 32 : 128;
+  const width = parsed.kind() === 'ipv4' ? 32 : 128;
   const bits = bitsPart === undefined ? width : Number(bitsPart);
   if (
     !Number.isInteger(bits) ||
@@ -209,41 +221,15 @@ export function parseCidr(text: string): Cidr {
   ) {
     throw new Error(`"${text}" has an invalid prefix length (0-${width})`);
   }
-  return { family: parsed.family, base: parsed.value, bits, text: text.trim() };
+  return { range: [parsed, bits], text: text.trim() };
 }
 
-/** Parses a dotted-quad IPv4 or an IPv6 address (zone id ignored) into its integer value. */
-export function parseAddress(text: string): { family: 4 | 6; value: bigint } | null {
+/**
+ * Parses a dotted-quad IPv4 or an IPv6 address (zone id ignored). Node's `isIPv4` / `isIPv6` decide what
+ * is an address: ipaddr.js alone would also take the legacy forms (`0x7f.1`, `2130706433`), which the
+ * URL parser normalises to dotted quads before they get here.
+ */
+export function parseAddress(text: string): IpAddress | null {
   const address = normalizeHostname(text).split('%')[0] ?? '';
-  if (isIPv4(address)) return { family: 4, value: parseIPv4(address) };
-  if (isIPv6(address)) return { family: 6, value: parseIPv6(address) };
-  return null;
-}
-
-function parseIPv4(address: string): bigint {
-  return address.split('.').reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
-}
-
-function parseIPv6(address: string): bigint {
-  let text = address;
-  const groups: number[] = [];
-  // A trailing dotted quad (::ffff:1.2.3.4) becomes two 16-bit groups.
-  const lastColon = text.lastIndexOf(':');
-  const tail = text.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const v4 = Number(parseIPv4(tail));
-    text = `${text.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const [head = '', rest] = text.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = rest === undefined || rest === '' ? [] : rest.split(':');
-  const missing = rest === undefined ? 0 : 8 - headGroups.length - tailGroups.length;
-  for (const g of headGroups) groups.push(Number.parseInt(g, 16));
-  for (let i = 0; i < missing; i++) groups.push(0);
-  for (const g of tailGroups) groups.push(Number.parseInt(g, 16));
-  return groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
-}
-
-function formatIPv4(value: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
+  return isIPv4(address) || isIPv6(address) ? ipaddr.parse(address) : null;
 }
