@@ -1,3 +1,4 @@
+import { FlowtraceAttributes } from '@flowtrace/telemetry';
 import type { ReceivedSpan } from '@flowtrace/telemetry/receiver';
 
 /** A run whose trace the analysis checks: its trace id and the ids of its workflow's nodes. */
@@ -111,7 +112,9 @@ export function analyzeTraces(
     const ids = new Map(trace.map((s) => [s.spanId, s]));
     const invoke = trace.some((s) => s.name.startsWith('invoke_workflow'));
     const consumed = new Set(
-      trace.filter((s) => s.kind === 'CONSUMER').map((s) => String(s.attributes['node.id'] ?? '')),
+      trace
+        .filter((s) => s.kind === 'CONSUMER')
+        .map((s) => String(s.attributes[FlowtraceAttributes.NODE_ID] ?? '')),
     );
     const allConsumers = run.nodeIds.every((id) => consumed.has(id));
     const orphans = trace.filter((s) => s.parentSpanId !== undefined && !ids.has(s.parentSpanId));

@@ -178,7 +178,7 @@ describe('replay from a failed join, and the runs list', () => {
       [
         original.traceId,
         originalInvoke?.spanContext().spanId,
-        { 'flowtrace.link.type': 'replay_of', 'workflow.run_id': original.id },
+        { 'flowtrace.link.type': 'replay_of', 'flowtrace.run.id': original.id },
       ],
     ]);
     const joinSpan = tracing
@@ -187,14 +187,16 @@ describe('replay from a failed join, and the runs list', () => {
         (s) =>
           s.kind === SpanKind.CONSUMER &&
           s.spanContext().traceId === replay.traceId &&
-          s.attributes['node.id'] === 'join',
+          s.attributes['flowtrace.node.id'] === 'join',
       );
     const upstreamSpans = ['b', 'c'].map((id) => original.nodes.find((n) => n.nodeId === id)?.spanId);
     expect(joinSpan?.links.map((l) => l.context.spanId).sort()).toEqual(upstreamSpans.sort());
     expect(
       tracing
         .spans()
-        .filter((s) => s.spanContext().traceId === replay.traceId && s.attributes['node.id'] === 'b'),
+        .filter(
+          (s) => s.spanContext().traceId === replay.traceId && s.attributes['flowtrace.node.id'] === 'b',
+        ),
     ).toEqual([]);
 
     // The same key returns the same replay; another request with it is a conflict.

@@ -128,7 +128,7 @@ describe('one trace per run across the API and the worker fleet', () => {
     const spans = await traceOf(traceId);
     const ids = new Set(spans.map((s) => s.spanId));
     // Every span that names this run is in its trace, and the trace is connected: one root, no orphans.
-    const runSpans = spans.filter((s) => s.attributes['workflow.run_id'] === runId);
+    const runSpans = spans.filter((s) => s.attributes['flowtrace.run.id'] === runId);
     expect(runSpans.length).toBeGreaterThan(8);
     const roots = spans.filter((s) => !s.parentSpanId);
     expect(roots.map((s) => s.name)).toEqual(['POST /v1/runs']);
@@ -154,7 +154,7 @@ describe('one trace per run across the API and the worker fleet', () => {
     );
     expect(invoke.attributes).toMatchObject({
       'gen_ai.operation.name': 'invoke_workflow',
-      'workflow.run_id': runId,
+      'flowtrace.run.id': runId,
     });
     // And it covers them in time: no span of the run starts before it or ends after it.
     const descendants = spans.filter((s) => {
@@ -173,7 +173,7 @@ describe('one trace per run across the API and the worker fleet', () => {
       ).toBe(true);
     }
     const consumers = spans.filter((s) => s.kind === 'CONSUMER');
-    expect(consumers.map((s) => s.attributes['node.id']).sort()).toEqual([
+    expect(consumers.map((s) => s.attributes['flowtrace.node.id']).sort()).toEqual([
       'classify',
       'customer',
       'policy',
@@ -194,11 +194,11 @@ describe('one trace per run across the API and the worker fleet', () => {
     for (const consumer of consumers) {
       expect(ancestors(consumer)).toContain('invoke_workflow e2e-support');
       expect(consumer.attributes).toMatchObject({
-        'workflow.id': run.workflowId,
-        'workflow.run_id': runId,
-        'node.type': expect.any(String),
-        'tenant.id': stack.tenantId,
-        attempt: 1,
+        'flowtrace.workflow.id': run.workflowId,
+        'flowtrace.run.id': runId,
+        'flowtrace.node.type': expect.any(String),
+        'flowtrace.tenant.id': stack.tenantId,
+        'flowtrace.node.attempt': 1,
         'messaging.system': 'bullmq',
       });
     }
@@ -206,7 +206,7 @@ describe('one trace per run across the API and the worker fleet', () => {
     // The join node's parent is one predecessor's send span; it links to the other predecessor.
     const consumer = (nodeId: string) =>
       must(
-        consumers.find((s) => s.attributes['node.id'] === nodeId),
+        consumers.find((s) => s.attributes['flowtrace.node.id'] === nodeId),
         nodeId,
       );
     const [resolve, customer, policy] = [consumer('resolve'), consumer('customer'), consumer('policy')];
@@ -330,14 +330,14 @@ describe('one trace per run across the API and the worker fleet', () => {
         'the invoke_workflow span',
       );
       expect(invoke.status.code).toBe('ERROR');
-      expect(invoke.attributes['workflow.run.status']).toBe('failed');
+      expect(invoke.attributes['flowtrace.run.status']).toBe('failed');
       const descendants = spans.filter((s) => {
         for (let p = s.parentSpanId; p; p = spans.find((x) => x.spanId === p)?.parentSpanId)
           if (p === invoke.spanId) return true;
         return false;
       });
       const consumers = descendants.filter((s) => s.kind === 'CONSUMER');
-      expect(consumers.map((s) => s.attributes['node.id']).sort()).toEqual(['fast', 'slow']);
+      expect(consumers.map((s) => s.attributes['flowtrace.node.id']).sort()).toEqual(['fast', 'slow']);
       for (const span of descendants) {
         expect(
           span.endTimeUnixNano <= invoke.endTimeUnixNano,

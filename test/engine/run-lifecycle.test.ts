@@ -147,9 +147,13 @@ describe('run lifecycle (in-process API and workers, real Postgres and Redis)', 
       'process nodes.llm',
       'process nodes.rag',
     ]);
-    const join = consumers.find((s) => s.attributes['node.id'] === 'join');
+    const join = consumers.find((s) => s.attributes['flowtrace.node.id'] === 'join');
     expect(join?.links).toHaveLength(1);
-    expect(join?.attributes).toMatchObject({ 'workflow.run_id': runId, 'node.type': 'llm', attempt: 1 });
+    expect(join?.attributes).toMatchObject({
+      'flowtrace.run.id': runId,
+      'flowtrace.node.type': 'llm',
+      'flowtrace.node.attempt': 1,
+    });
   });
 
   it('retries a transient failure and records each attempt', async () => {

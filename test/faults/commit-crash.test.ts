@@ -68,7 +68,7 @@ describe('crash between commit and enqueue', () => {
     for (const node of run.nodes) expect(node.attempts, node.nodeId).toBe(1);
     const spans = await client.traceOf(run.traceId);
     const redrives = spans.filter((s) => s.attributes['flowtrace.redrive.reason'] === 'job_missing');
-    expect(redrives.map((s) => s.attributes['node.id']).sort()).toEqual(['left', 'right']);
+    expect(redrives.map((s) => s.attributes['flowtrace.node.id']).sort()).toEqual(['left', 'right']);
     expect(orphans(spans).map((s) => s.name)).toEqual([]);
   });
 });

@@ -94,8 +94,8 @@ describe('worker crashes and graceful shutdown', () => {
     // One trace shows the lost attempt (ended by the worker that took over) and the one that finished.
     const spans = await client.traceOf(run.traceId);
     const attempts = spans
-      .filter((s) => s.name === 'process nodes.llm' && s.attributes['node.id'] === 'ask')
-      .map((s) => [s.attributes.attempt, s.status.code, s.attributes['error.type'] ?? null])
+      .filter((s) => s.name === 'process nodes.llm' && s.attributes['flowtrace.node.id'] === 'ask')
+      .map((s) => [s.attributes['flowtrace.node.attempt'], s.status.code, s.attributes['error.type'] ?? null])
       .sort();
     expect(attempts).toEqual([
       [1, 'ERROR', 'attempt_lost'],

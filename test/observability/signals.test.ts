@@ -85,7 +85,9 @@ describe('metrics, logs and sampling across processes', () => {
         expect(spans, `unsampled run ${run.id}`).toEqual([]);
         continue;
       }
-      const consumers = spans.filter((s) => s.kind === 'CONSUMER').map((s) => s.attributes['node.id']);
+      const consumers = spans
+        .filter((s) => s.kind === 'CONSUMER')
+        .map((s) => s.attributes['flowtrace.node.id']);
       expect(consumers.sort()).toEqual(['a', 'b', 'c']);
       expect(spans.filter((s) => !s.parentSpanId).map((s) => s.name)).toEqual(['POST /v1/runs']);
       expect(orphans(spans)).toEqual([]);
@@ -140,7 +142,9 @@ describe('metrics, logs and sampling across processes', () => {
     const nodeDurations = receiver.metrics().filter((p) => p.name === METRICS.nodeDuration.name);
     expect(
       nodeDurations.some(
-        (p) => p.attributes['node.type'] === 'llm' && p.attributes['flowtrace.node.outcome'] === 'completed',
+        (p) =>
+          p.attributes['flowtrace.node.type'] === 'llm' &&
+          p.attributes['flowtrace.node.outcome'] === 'completed',
       ),
     ).toBe(true);
     const tokens = receiver.metrics().filter((p) => p.name === METRICS.tokenUsage.name);
@@ -148,7 +152,9 @@ describe('metrics, logs and sampling across processes', () => {
       new Set(['input', 'output']),
     );
     const cost = receiver.metrics().filter((p) => p.name === METRICS.llmCost.name);
-    expect(cost.some((p) => p.attributes['tenant.id'] === stack.tenantId && (p.value ?? 0) > 0)).toBe(true);
+    expect(
+      cost.some((p) => p.attributes['flowtrace.tenant.id'] === stack.tenantId && (p.value ?? 0) > 0),
+    ).toBe(true);
     const depth = receiver.metrics().filter((p) => p.name === METRICS.queueDepth.name);
     expect(depth.some((p) => p.attributes['messaging.destination.name'] === 'nodes.llm')).toBe(true);
     // Metrics come from the API and both worker fleets.

@@ -106,9 +106,13 @@ describe('retries, timeouts, cancellation and idempotency (in-process fleet, rea
     const attempts = tracing
       .spans()
       .filter(
-        (s) => s.name === 'process nodes.llm' && s.attributes['workflow.run_id'] === response.json().runId,
+        (s) => s.name === 'process nodes.llm' && s.attributes['flowtrace.run.id'] === response.json().runId,
       )
-      .map((s) => [s.attributes.attempt, s.status.code, s.events.some((e) => e.name === 'node.retried')])
+      .map((s) => [
+        s.attributes['flowtrace.node.attempt'],
+        s.status.code,
+        s.events.some((e) => e.name === 'flowtrace.node.retried'),
+      ])
       .sort();
     expect(attempts).toEqual([
       [1, 2, true],
@@ -179,7 +183,7 @@ describe('retries, timeouts, cancellation and idempotency (in-process fleet, rea
     expect(again.json().error.code).toBe('run_not_cancellable');
     // The aborted node's span ends after the cancel: invoke_workflow, recorded once it has, covers it.
     const invoke = await invokeCoveringRun(() => tracing.spans(), run.traceId as string);
-    expect(invoke.attributes['workflow.run.status']).toBe('cancelled');
+    expect(invoke.attributes['flowtrace.run.status']).toBe('cancelled');
     const types = (await events(runId)).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['run.cancelled', 'node.cancelled']));
   });
@@ -207,7 +211,7 @@ describe('retries, timeouts, cancellation and idempotency (in-process fleet, rea
     expect(run.status).toBe('failed');
     expect(run.error).toMatchObject({ code: 'run_timeout' });
     const invoke = await invokeCoveringRun(() => tracing.spans(), run.traceId as string);
-    expect(invoke.attributes['workflow.run.status']).toBe('failed');
+    expect(invoke.attributes['flowtrace.run.status']).toBe('failed');
   });
 
   it('re-drives a queued node whose enqueue was lost', async () => {

@@ -162,7 +162,7 @@ describe('signoz/dashboards', async () => {
       w.query.builder.queryData.flatMap((q) => q.groupBy.map((k) => k.key)),
     );
     expect(groupKeys).toEqual(
-      expect.arrayContaining(['gen_ai.request.model', 'gen_ai.token.type', 'tenant.id']),
+      expect.arrayContaining(['gen_ai.request.model', 'gen_ai.token.type', 'flowtrace.tenant.id']),
     );
   });
 });
@@ -239,11 +239,11 @@ describe('the checks find what is wrong', () => {
     if (!q0 || !q1) throw new Error('fixture has fewer widgets than expected');
     q0.aggregateAttribute.key = 'flowtrace.node.durations.count';
     q0.aggregations[0] = { ...q0.aggregations[0], metricName: 'flowtrace.node.durations.count' } as never;
-    q1.groupBy.push({ key: 'tenant.id', dataType: 'string', type: 'tag' });
+    q1.groupBy.push({ key: 'flowtrace.tenant.id', dataType: 'string', type: 'tag' });
     dashboard.layout = dashboard.layout.filter((l) => l.i !== second?.id);
     const problems = dashboardProblems(dashboard, METRICS).join('\n');
     expect(problems).toContain('metric "flowtrace.node.durations.count" is not in the catalogue');
-    expect(problems).toContain('attribute "tenant.id" is not recorded on flowtrace.node.duration');
+    expect(problems).toContain('attribute "flowtrace.tenant.id" is not recorded on flowtrace.node.duration');
     expect(problems).toContain(`no layout entry with i "${second?.id}"`);
   });
 
@@ -253,7 +253,7 @@ describe('the checks find what is wrong', () => {
     if (!q) throw new Error('fixture has fewer widgets than expected');
     q.filter.expression = `${q.filter.expression} AND node.type = 'llm'`;
     q.filters.items.push({
-      key: { key: 'node.type', dataType: 'string', type: 'tag' },
+      key: { key: 'flowtrace.node.type', dataType: 'string', type: 'tag' },
       op: 'in',
       value: '$node',
     });

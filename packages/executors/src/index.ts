@@ -7,7 +7,6 @@ export {
   type IngestionConfig,
   loadExecutorsConfig,
 } from './config/executors-env.ts';
-export { CONNECTOR_ATTRIBUTES, CONNECTOR_EVENTS } from './connector/attributes.ts';
 export { type ConnectorExecutorDeps, createConnectorExecutor } from './connector/connector-executor.ts';
 export { type CredentialConfig, CredentialStore, type CredentialsConfig } from './connector/credentials.ts';
 export {

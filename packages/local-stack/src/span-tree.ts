@@ -1,3 +1,4 @@
+import { FlowtraceAttributes, semconv } from '@flowtrace/telemetry';
 import type { ReceivedSpan } from '@flowtrace/telemetry/receiver';
 
 export interface SpanTreeOptions {
@@ -14,19 +15,22 @@ const KIND: Record<string, string> = {
   UNSPECIFIED: '',
 };
 
+/** The attributes a span's line shows, with the short label each is printed under. */
+const DETAILS: readonly (readonly [label: string, attribute: string])[] = [
+  ['node', FlowtraceAttributes.NODE_ID],
+  ['attempt', FlowtraceAttributes.NODE_ATTEMPT],
+  ['input_tokens', semconv.ATTR_GEN_AI_USAGE_INPUT_TOKENS],
+  ['output_tokens', semconv.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS],
+  ['http_status', semconv.ATTR_HTTP_RESPONSE_STATUS_CODE],
+];
+
 function describe(span: ReceivedSpan): string {
   const ms = Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6;
-  const service = String(span.resource['service.name'] ?? '?');
+  const service = String(span.resource[semconv.ATTR_SERVICE_NAME] ?? '?');
   const details: string[] = [];
-  for (const key of [
-    'node.id',
-    'attempt',
-    'gen_ai.usage.input_tokens',
-    'gen_ai.usage.output_tokens',
-    'http.response.status_code',
-  ]) {
-    const value = span.attributes[key];
-    if (value !== undefined) details.push(`${key.replace('gen_ai.usage.', '')}=${String(value)}`);
+  for (const [label, attribute] of DETAILS) {
+    const value = span.attributes[attribute];
+    if (value !== undefined) details.push(`${label}=${String(value)}`);
   }
   const status =
     span.status.code === 'ERROR' ? `  ERROR${span.status.message ? `: ${span.status.message}` : ''}` : '';

@@ -9,11 +9,11 @@ describe('filter expressions', () => {
       renderFilterItems([
         { key: key('service.name'), op: 'in', value: '$service_name' },
         { key: key('flowtrace.node.outcome'), op: '=', value: 'failed' },
-        { key: key('node.type'), op: 'nin', value: ['llm', 'rag'] },
+        { key: key('flowtrace.node.type'), op: 'nin', value: ['llm', 'rag'] },
         { key: key('error.type'), op: 'exists', value: '' },
       ]),
     ).toBe(
-      "service.name IN $service_name AND flowtrace.node.outcome = 'failed' AND node.type NOT IN ['llm', 'rag'] AND error.type EXISTS",
+      "service.name IN $service_name AND flowtrace.node.outcome = 'failed' AND flowtrace.node.type NOT IN ['llm', 'rag'] AND error.type EXISTS",
     );
   });
 

@@ -1,4 +1,9 @@
 import type { MetricSpec } from '@flowtrace/telemetry';
+import {
+  ATTR_DEPLOYMENT_ENVIRONMENT_NAME,
+  ATTR_SERVICE_INSTANCE_ID,
+  ATTR_SERVICE_NAME,
+} from '@flowtrace/telemetry/semconv';
 import type { AlertRule } from './alert-schema.ts';
 import type { BuilderQuery, Dashboard } from './dashboard-schema.ts';
 import {
@@ -21,9 +26,9 @@ export type MetricCatalogue = Readonly<Record<string, Pick<MetricSpec, 'name' | 
 
 /** Resource attributes every process sets (SDK resource), usable on any metric. */
 export const RESOURCE_ATTRIBUTES: readonly string[] = [
-  'service.name',
-  'deployment.environment.name',
-  'service.instance.id',
+  ATTR_SERVICE_NAME,
+  ATTR_DEPLOYMENT_ENVIRONMENT_NAME,
+  ATTR_SERVICE_INSTANCE_ID,
 ];
 
 type Series = 'value' | 'bucket' | 'count' | 'sum';

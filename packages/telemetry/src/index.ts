@@ -1,4 +1,4 @@
-export { FlowtraceAttributes } from './attributes.ts';
+export { FlowtraceAttributes, FlowtraceEvents, FlowtraceLinkTypes } from './attributes.ts';
 export { createLogger, type Logger, type LoggerOptions } from './logging/logger.ts';
 export { METRICS, type MetricKey, type MetricSpec } from './metric-names.ts';
 export {

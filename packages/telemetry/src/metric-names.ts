@@ -1,6 +1,10 @@
+import { FlowtraceAttributes } from './attributes.ts';
+import * as semconv from './semconv.ts';
+
 /**
  * Every metric the fleet emits, with its unit and attributes: the names follow OpenTelemetry semantic
- * conventions where they exist, the rest live under `flowtrace.`. Dashboards, alert rules and tests read
+ * conventions where they exist, the rest live under `flowtrace.`; attribute names come from the
+ * vocabulary (`semconv.ts`, `attributes.ts`). Dashboards, alert rules and tests read
  * this catalogue, so a renamed metric cannot silently break them.
  */
 export interface MetricSpec {
@@ -13,7 +17,8 @@ export interface MetricSpec {
   source?: 'instrumentation' | 'sdk';
 }
 
-const spec = <T extends MetricSpec>(m: T) => m;
+/** Keeps each entry's literal name and kind; its attributes stay a plain list of names. */
+const spec = <T extends MetricSpec>(m: T): Omit<T, 'attributes'> & Pick<MetricSpec, 'attributes'> => m;
 
 export const METRICS = {
   // Messaging (semantic conventions)
@@ -23,11 +28,11 @@ export const METRICS = {
     kind: 'histogram',
     description: 'Time a worker spends processing a node job',
     attributes: [
-      'messaging.system',
-      'messaging.destination.name',
-      'messaging.operation.name',
-      'error.type',
-      'node.type',
+      semconv.ATTR_MESSAGING_SYSTEM,
+      semconv.ATTR_MESSAGING_DESTINATION_NAME,
+      semconv.ATTR_MESSAGING_OPERATION_NAME,
+      semconv.ATTR_ERROR_TYPE,
+      FlowtraceAttributes.NODE_TYPE,
     ],
   }),
   messagingSent: spec({
@@ -35,14 +40,23 @@ export const METRICS = {
     unit: '{message}',
     kind: 'counter',
     description: 'Node jobs enqueued',
-    attributes: ['messaging.system', 'messaging.destination.name', 'messaging.operation.name', 'error.type'],
+    attributes: [
+      semconv.ATTR_MESSAGING_SYSTEM,
+      semconv.ATTR_MESSAGING_DESTINATION_NAME,
+      semconv.ATTR_MESSAGING_OPERATION_NAME,
+      semconv.ATTR_ERROR_TYPE,
+    ],
   }),
   messagingConsumed: spec({
     name: 'messaging.client.consumed.messages',
     unit: '{message}',
     kind: 'counter',
     description: 'Node jobs taken by workers',
-    attributes: ['messaging.system', 'messaging.destination.name', 'messaging.operation.name'],
+    attributes: [
+      semconv.ATTR_MESSAGING_SYSTEM,
+      semconv.ATTR_MESSAGING_DESTINATION_NAME,
+      semconv.ATTR_MESSAGING_OPERATION_NAME,
+    ],
   }),
   // Queues
   queueDepth: spec({
@@ -50,21 +64,21 @@ export const METRICS = {
     unit: '{job}',
     kind: 'gauge',
     description: 'Jobs in a node queue, by state (waiting, active, delayed, failed)',
-    attributes: ['messaging.destination.name', 'flowtrace.queue.state'],
+    attributes: [semconv.ATTR_MESSAGING_DESTINATION_NAME, FlowtraceAttributes.QUEUE_STATE],
   }),
   queueWait: spec({
     name: 'flowtrace.queue.wait.duration',
     unit: 's',
     kind: 'histogram',
     description: 'Time from enqueue (or the end of a retry delay) to a worker starting the job',
-    attributes: ['messaging.destination.name', 'node.type'],
+    attributes: [semconv.ATTR_MESSAGING_DESTINATION_NAME, FlowtraceAttributes.NODE_TYPE],
   }),
   jobsStalled: spec({
     name: 'flowtrace.queue.stalled',
     unit: '{job}',
     kind: 'counter',
     description: 'Jobs whose worker stopped renewing the lock, re-delivered by BullMQ',
-    attributes: ['messaging.destination.name'],
+    attributes: [semconv.ATTR_MESSAGING_DESTINATION_NAME],
   }),
   // Nodes and runs
   nodeDuration: spec({
@@ -72,70 +86,75 @@ export const METRICS = {
     unit: 's',
     kind: 'histogram',
     description: 'Duration of one node attempt, by node type and outcome',
-    attributes: ['node.type', 'flowtrace.node.outcome', 'error.type'],
+    attributes: [FlowtraceAttributes.NODE_TYPE, FlowtraceAttributes.NODE_OUTCOME, semconv.ATTR_ERROR_TYPE],
   }),
   nodeRetries: spec({
     name: 'flowtrace.node.retries',
     unit: '{retry}',
     kind: 'counter',
     description: 'Node attempts that failed and will be retried',
-    attributes: ['node.type', 'error.type'],
+    attributes: [FlowtraceAttributes.NODE_TYPE, semconv.ATTR_ERROR_TYPE],
   }),
   runsStarted: spec({
     name: 'flowtrace.runs.started',
     unit: '{run}',
     kind: 'counter',
     description: 'Runs accepted by the API',
-    attributes: ['tenant.id', 'workflow.name'],
+    attributes: [FlowtraceAttributes.TENANT_ID, FlowtraceAttributes.WORKFLOW_NAME],
   }),
   runsFinished: spec({
     name: 'flowtrace.runs.finished',
     unit: '{run}',
     kind: 'counter',
     description: 'Runs that reached a terminal status',
-    attributes: ['tenant.id', 'workflow.name', 'workflow.run.status', 'error.type'],
+    attributes: [
+      FlowtraceAttributes.TENANT_ID,
+      FlowtraceAttributes.WORKFLOW_NAME,
+      FlowtraceAttributes.RUN_STATUS,
+      semconv.ATTR_ERROR_TYPE,
+    ],
   }),
   runDuration: spec({
     name: 'flowtrace.run.duration',
     unit: 's',
     kind: 'histogram',
     description: 'Time from submission to terminal status',
-    attributes: ['workflow.name', 'workflow.run.status'],
+    attributes: [FlowtraceAttributes.WORKFLOW_NAME, FlowtraceAttributes.RUN_STATUS],
   }),
   reconcilerRedrives: spec({
     name: 'flowtrace.reconciler.redrives',
     unit: '{node}',
     kind: 'counter',
     description: 'Nodes the reconciler re-enqueued because Redis had lost or never received their job',
-    attributes: ['flowtrace.redrive.reason', 'node.type'],
+    attributes: [FlowtraceAttributes.REDRIVE_REASON, FlowtraceAttributes.NODE_TYPE],
   }),
   // LLM usage and cost
   tokenUsage: spec({
-    name: 'gen_ai.client.token.usage',
+    name: semconv.METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
     unit: '{token}',
     kind: 'histogram',
     description: 'Tokens per model call, by direction',
     attributes: [
-      'gen_ai.operation.name',
-      'gen_ai.provider.name',
-      'gen_ai.request.model',
-      'gen_ai.response.model',
-      'gen_ai.token.type',
+      semconv.ATTR_GEN_AI_OPERATION_NAME,
+      semconv.ATTR_GEN_AI_PROVIDER_NAME,
+      semconv.ATTR_GEN_AI_REQUEST_MODEL,
+      semconv.ATTR_GEN_AI_RESPONSE_MODEL,
+      semconv.ATTR_GEN_AI_TOKEN_TYPE,
     ],
   }),
   operationDuration: spec({
-    name: 'gen_ai.client.operation.duration',
+    name: semconv.METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
     unit: 's',
     kind: 'histogram',
     description: 'Duration of model calls',
     attributes: [
-      'gen_ai.operation.name',
-      'gen_ai.provider.name',
-      'gen_ai.request.model',
-      'gen_ai.response.model',
-      'error.type',
-      'server.address',
-      'server.port',
+      semconv.ATTR_GEN_AI_OPERATION_NAME,
+      semconv.ATTR_GEN_AI_PROVIDER_NAME,
+      semconv.ATTR_GEN_AI_REQUEST_MODEL,
+      semconv.ATTR_GEN_AI_RESPONSE_MODEL,
+      semconv.ATTR_ERROR_TYPE,
+      semconv.ATTR_SERVER_ADDRESS,
+      semconv.ATTR_SERVER_PORT,
     ],
   }),
   llmCost: spec({
@@ -143,23 +162,31 @@ export const METRICS = {
     unit: '{USD}',
     kind: 'counter',
     description: 'Cost of model calls in USD, by model and tenant',
-    attributes: ['gen_ai.provider.name', 'gen_ai.request.model', 'tenant.id'],
+    attributes: [
+      semconv.ATTR_GEN_AI_PROVIDER_NAME,
+      semconv.ATTR_GEN_AI_REQUEST_MODEL,
+      FlowtraceAttributes.TENANT_ID,
+    ],
   }),
-  // Tenants (tenant.id is bounded: past the first tenants a process sees, the rest report as `_other`)
+  // Tenants (flowtrace.tenant.id is bounded: past the first tenants a process sees, the rest report as `_other`)
   tenantSpend: spec({
     name: 'flowtrace.tenant.spend',
     unit: '{USD}',
     kind: 'counter',
     description:
       'Model spend in USD per tenant (chat and embeddings, ingestion included), as recorded in the ledger',
-    attributes: ['tenant.id', 'gen_ai.operation.name'],
+    attributes: [FlowtraceAttributes.TENANT_ID, semconv.ATTR_GEN_AI_OPERATION_NAME],
   }),
   tenantTokens: spec({
     name: 'flowtrace.tenant.tokens',
     unit: '{token}',
     kind: 'counter',
     description: 'Model tokens per tenant, by direction',
-    attributes: ['tenant.id', 'gen_ai.operation.name', 'gen_ai.token.type'],
+    attributes: [
+      FlowtraceAttributes.TENANT_ID,
+      semconv.ATTR_GEN_AI_OPERATION_NAME,
+      semconv.ATTR_GEN_AI_TOKEN_TYPE,
+    ],
   }),
   tenantLimitRejections: spec({
     name: 'flowtrace.tenant.limit.rejections',
@@ -167,14 +194,18 @@ export const METRICS = {
     kind: 'counter',
     description:
       'Runs refused at admission and model calls refused before they were made, by the limit that refused them',
-    attributes: ['tenant.id', 'flowtrace.limit.name', 'flowtrace.limit.stage'],
+    attributes: [
+      FlowtraceAttributes.TENANT_ID,
+      FlowtraceAttributes.LIMIT_NAME,
+      FlowtraceAttributes.LIMIT_STAGE,
+    ],
   }),
   tenantNodesHeld: spec({
     name: 'flowtrace.tenant.nodes.held',
     unit: '{node}',
     kind: 'counter',
     description: 'Ready nodes held in Postgres because their tenant had maxInflightNodes in flight',
-    attributes: ['tenant.id'],
+    attributes: [FlowtraceAttributes.TENANT_ID],
   }),
   // From instrumentations and the SDK
   httpServerDuration: spec({
@@ -188,7 +219,7 @@ export const METRICS = {
       'http.response.status_code',
       'url.scheme',
       'network.protocol.version',
-      'error.type',
+      semconv.ATTR_ERROR_TYPE,
     ],
     source: 'instrumentation',
   }),
@@ -197,7 +228,7 @@ export const METRICS = {
     unit: '{span}',
     kind: 'counter',
     description: 'Spans handed to the exporter; error.type=queue_full counts spans dropped',
-    attributes: ['otel.component.type', 'otel.component.name', 'error.type'],
+    attributes: ['otel.component.type', 'otel.component.name', semconv.ATTR_ERROR_TYPE],
     source: 'sdk',
   }),
   spanQueueSize: spec({

@@ -1,6 +1,8 @@
 import {
   carrierSpanContext,
   contextWithSpanContext,
+  FlowtraceAttributes,
+  FlowtraceLinkTypes,
   type Logger,
   W3cTraceState,
   withSpan,
@@ -164,7 +166,10 @@ export class Reconciler {
           ...(replaced
             ? {
                 sendLinks: [
-                  { context: replaced, attributes: { 'flowtrace.link.type': 'replaced_dispatch' } },
+                  {
+                    context: replaced,
+                    attributes: { [FlowtraceAttributes.LINK_TYPE]: FlowtraceLinkTypes.REPLACED_DISPATCH },
+                  },
                 ],
               }
             : {}),
@@ -211,7 +216,10 @@ export class Reconciler {
     return withSpan(
       this.#deps.tracer,
       'reconcile redrive_limit_exceeded',
-      { parent, attributes: { 'workflow.run_id': node.runId, 'node.id': node.nodeId } },
+      {
+        parent,
+        attributes: { [FlowtraceAttributes.RUN_ID]: node.runId, [FlowtraceAttributes.NODE_ID]: node.nodeId },
+      },
       async (span) => {
         const ids = span.spanContext();
         const ref = {

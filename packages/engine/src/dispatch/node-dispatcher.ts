@@ -86,7 +86,7 @@ export class NodeDispatcher {
           attributes: {
             ...nodeMessageAttributes('send', queueName, jobId, { ...target, nodeId: node.nodeId }),
             [FlowtraceAttributes.NODE_TYPE]: node.type,
-            ...(node.redriveReason ? { 'flowtrace.redrive.reason': node.redriveReason } : {}),
+            ...(node.redriveReason ? { [FlowtraceAttributes.REDRIVE_REASON]: node.redriveReason } : {}),
           },
         },
         parent,
@@ -161,7 +161,8 @@ export class NodeDispatcher {
   #markHeld(prepared: PreparedDispatch, sent: readonly NodeJob[]): void {
     const sentIds = new Set(sent.map((job) => job.opts.jobId));
     prepared.jobs.forEach((job, index) => {
-      if (!sentIds.has(job.opts.jobId)) prepared.spans[index]?.setAttribute('flowtrace.dispatch.held', true);
+      if (!sentIds.has(job.opts.jobId))
+        prepared.spans[index]?.setAttribute(FlowtraceAttributes.DISPATCH_HELD, true);
     });
   }
 }

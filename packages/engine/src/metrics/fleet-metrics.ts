@@ -24,7 +24,7 @@ export class FleetMetrics {
   readonly #tenantLabels = new Set<string>();
   readonly #maxTenantLabels: number;
 
-  /** `maxTenantLabels`: distinct `tenant.id` values the tenant metrics carry before reporting `_other`. */
+  /** `maxTenantLabels`: distinct `flowtrace.tenant.id` values the tenant metrics carry before reporting `_other`. */
   constructor(meter: Meter, options: { maxTenantLabels?: number } = {}) {
     this.#meter = meter;
     this.#maxTenantLabels = options.maxTenantLabels ?? 200;
@@ -88,7 +88,7 @@ export class FleetMetrics {
     const error = errorType ? { [semconv.ATTR_ERROR_TYPE]: errorType } : {};
     this.#histogram('nodeDuration').record(seconds, {
       [FlowtraceAttributes.NODE_TYPE]: nodeType,
-      'flowtrace.node.outcome': outcome,
+      [FlowtraceAttributes.NODE_OUTCOME]: outcome,
       ...error,
     });
     this.#histogram('messagingProcessDuration').record(seconds, {
@@ -129,7 +129,7 @@ export class FleetMetrics {
   ): void {
     const attributes: Attributes = {
       [FlowtraceAttributes.WORKFLOW_NAME]: workflowName,
-      [FlowtraceAttributes.WORKFLOW_RUN_STATUS]: run.status,
+      [FlowtraceAttributes.RUN_STATUS]: run.status,
     };
     this.#counter('runsFinished').add(1, {
       ...attributes,
@@ -141,7 +141,7 @@ export class FleetMetrics {
 
   redrive(reason: string, nodeType: string): void {
     this.#counter('reconcilerRedrives').add(1, {
-      'flowtrace.redrive.reason': reason,
+      [FlowtraceAttributes.REDRIVE_REASON]: reason,
       [FlowtraceAttributes.NODE_TYPE]: nodeType,
     });
   }
@@ -149,8 +149,8 @@ export class FleetMetrics {
   llmCost(costUsd: number, attributes: { provider: string; model: string; tenantId: string }): void {
     if (!(costUsd > 0)) return;
     this.#counter('llmCost').add(costUsd, {
-      'gen_ai.provider.name': attributes.provider,
-      'gen_ai.request.model': attributes.model,
+      [semconv.ATTR_GEN_AI_PROVIDER_NAME]: attributes.provider,
+      [semconv.ATTR_GEN_AI_REQUEST_MODEL]: attributes.model,
       [FlowtraceAttributes.TENANT_ID]: attributes.tenantId,
     });
   }
@@ -162,14 +162,20 @@ export class FleetMetrics {
   ): void {
     const base = {
       [FlowtraceAttributes.TENANT_ID]: this.#tenant(tenantId),
-      'gen_ai.operation.name': usage.operation,
+      [semconv.ATTR_GEN_AI_OPERATION_NAME]: usage.operation,
     };
     if (usage.costUsd > 0) this.#counter('tenantSpend').add(usage.costUsd, base);
     if (usage.inputTokens > 0) {
-      this.#counter('tenantTokens').add(usage.inputTokens, { ...base, 'gen_ai.token.type': 'input' });
+      this.#counter('tenantTokens').add(usage.inputTokens, {
+        ...base,
+        [semconv.ATTR_GEN_AI_TOKEN_TYPE]: semconv.GEN_AI_TOKEN_TYPE_VALUE_INPUT,
+      });
     }
     if (usage.outputTokens > 0) {
-      this.#counter('tenantTokens').add(usage.outputTokens, { ...base, 'gen_ai.token.type': 'output' });
+      this.#counter('tenantTokens').add(usage.outputTokens, {
+        ...base,
+        [semconv.ATTR_GEN_AI_TOKEN_TYPE]: semconv.GEN_AI_TOKEN_TYPE_VALUE_OUTPUT,
+      });
     }
   }
 
@@ -177,8 +183,8 @@ export class FleetMetrics {
   tenantLimitRejected(tenantId: string, limit: string, stage: 'admission' | 'model_call'): void {
     this.#counter('tenantLimitRejections').add(1, {
       [FlowtraceAttributes.TENANT_ID]: this.#tenant(tenantId),
-      'flowtrace.limit.name': limit,
-      'flowtrace.limit.stage': stage,
+      [FlowtraceAttributes.LIMIT_NAME]: limit,
+      [FlowtraceAttributes.LIMIT_STAGE]: stage,
     });
   }
 
@@ -212,7 +218,7 @@ export class FleetMetrics {
         for (const [state, value] of Object.entries(counts)) {
           result.observe(value, {
             [semconv.ATTR_MESSAGING_DESTINATION_NAME]: queue,
-            'flowtrace.queue.state': state,
+            [FlowtraceAttributes.QUEUE_STATE]: state,
           });
         }
       }

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   beginRequestTrace,
   type DeferredSpanEmitter,
+  FlowtraceAttributes,
+  FlowtraceLinkTypes,
   type Logger,
   type TraceCarrier,
 } from '@flowtrace/telemetry';
@@ -40,7 +42,9 @@ export interface ReplayResult {
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 /** The attribute on a replay's span links that names the run it replays. */
-export const REPLAY_LINK_ATTRIBUTES = { 'flowtrace.link.type': 'replay_of' } as const;
+export const REPLAY_LINK_ATTRIBUTES = {
+  [FlowtraceAttributes.LINK_TYPE]: FlowtraceLinkTypes.REPLAY_OF,
+} as const;
 
 /**
  * Replays a finished run: a new run of the same workflow version and input that takes the outputs of the
@@ -123,7 +127,7 @@ export class RunReplayer {
         traceId: source.traceId,
         spanId: source.spanId,
         traceFlags: source.traceFlags,
-        attributes: { ...REPLAY_LINK_ATTRIBUTES, 'workflow.run_id': source.id },
+        attributes: { ...REPLAY_LINK_ATTRIBUTES, [FlowtraceAttributes.RUN_ID]: source.id },
       },
     ];
     const reuse = new Set(plan.reuse);

@@ -3,6 +3,7 @@ import {
   carrierSpanContext,
   extractCarrier,
   FlowtraceAttributes,
+  FlowtraceEvents,
   recordSpanError,
   semconv,
   spanEndTime,
@@ -220,7 +221,7 @@ export class NodeProcessor {
       span.setAttribute(FlowtraceAttributes.NODE_STATUS, 'not_runnable');
       return { kind: 'not_runnable' };
     }
-    span.setAttribute(FlowtraceAttributes.ATTEMPT, claimed.attempt);
+    span.setAttribute(FlowtraceAttributes.NODE_ATTEMPT, claimed.attempt);
     if (claimed.apiKeyId) span.setAttribute(semconv.ATTR_USER_ID, claimed.apiKeyId);
     span.setAttribute(FlowtraceAttributes.NODE_TYPE, node.type);
     span.setAttribute(FlowtraceAttributes.WORKFLOW_NAME, workflow.name);
@@ -439,10 +440,10 @@ export class NodeProcessor {
         ledger: ledger.entries,
         delayMs,
       });
-      span.addEvent('node.retried', {
-        [FlowtraceAttributes.ATTEMPT]: claimed.attempt,
+      span.addEvent(FlowtraceEvents.NODE_RETRIED, {
+        [FlowtraceAttributes.NODE_ATTEMPT]: claimed.attempt,
         [semconv.ATTR_ERROR_TYPE]: stored.code,
-        'retry.delay_ms': delayMs,
+        [FlowtraceAttributes.RETRY_DELAY_MS]: delayMs,
       });
       this.#recordAttempt(attempt, 'retried', stored.code);
       logger.warn({ err: stored, applied, delayMs }, 'node attempt failed; retrying');
@@ -585,7 +586,7 @@ export class NodeProcessor {
       attributes: {
         ...nodeMessageAttributes('process', job.queueName, job.id, data),
         [FlowtraceAttributes.NODE_TYPE]: nodeType,
-        [FlowtraceAttributes.ATTEMPT]: lost.attempt,
+        [FlowtraceAttributes.NODE_ATTEMPT]: lost.attempt,
       },
     });
     this.#deps.logger.warn(

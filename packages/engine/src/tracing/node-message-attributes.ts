@@ -31,7 +31,7 @@ export function nodeMessageAttributes(
     ...(operation === 'process' ? { [semconv.ATTR_MESSAGING_CONSUMER_GROUP_NAME]: queue } : {}),
     [semconv.ATTR_MESSAGING_MESSAGE_ID]: jobId,
     [FlowtraceAttributes.WORKFLOW_ID]: target.workflowId,
-    [FlowtraceAttributes.WORKFLOW_RUN_ID]: target.runId,
+    [FlowtraceAttributes.RUN_ID]: target.runId,
     [FlowtraceAttributes.NODE_ID]: target.nodeId,
     [FlowtraceAttributes.TENANT_ID]: target.tenantId,
   };

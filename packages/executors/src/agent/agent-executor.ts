@@ -1,4 +1,16 @@
-import { withSpan } from '@flowtrace/telemetry';
+import { FlowtraceAttributes, withSpan } from '@flowtrace/telemetry';
+import {
+  ATTR_GEN_AI_AGENT_NAME,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_USAGE_COST,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  GEN_AI_OPERATION_NAME_VALUE_INVOKE_AGENT,
+} from '@flowtrace/telemetry/semconv';
 import {
   type AgentStepRecord,
   FlowtraceError,
@@ -18,20 +30,7 @@ import type { PricingTable } from '../llm/pricing.ts';
 import type { ChatMessage, ChatRequest } from '../llm/provider.ts';
 import type { ProviderRegistry } from '../llm/provider-registry.ts';
 import { tracedChat } from '../llm/traced-chat.ts';
-import {
-  ATTR_GEN_AI_AGENT_NAME,
-  ATTR_GEN_AI_OPERATION_NAME,
-  ATTR_GEN_AI_PROVIDER_NAME,
-  ATTR_GEN_AI_REQUEST_MAX_TOKENS,
-  ATTR_GEN_AI_REQUEST_MODEL,
-  ATTR_GEN_AI_RESPONSE_MODEL,
-  ATTR_GEN_AI_USAGE_COST,
-  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
-  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
-  GEN_AI_OPERATION_NAME_VALUE_INVOKE_AGENT,
-} from '../semconv.ts';
 import { AgentUsage, budgetError, stepBudgetError } from './agent-usage.ts';
-import { AGENT_ATTRIBUTES } from './attributes.ts';
 import { executeTool } from './execute-tool.ts';
 import {
   DEFAULT_MAX_STORED_CHARS,
@@ -170,7 +169,7 @@ export function createAgentExecutor(deps: AgentExecutorDeps): NodeExecutor<'agen
         [ATTR_GEN_AI_AGENT_NAME]: config.name,
         [ATTR_GEN_AI_PROVIDER_NAME]: provider.genAiProviderName,
         [ATTR_GEN_AI_REQUEST_MODEL]: config.model,
-        [AGENT_ATTRIBUTES.maxSteps]: config.maxSteps,
+        [FlowtraceAttributes.AGENT_MAX_STEPS]: config.maxSteps,
         ...(config.maxTokens === undefined ? {} : { [ATTR_GEN_AI_REQUEST_MAX_TOKENS]: config.maxTokens }),
       };
 
@@ -303,11 +302,13 @@ function totalAttributes(
   return {
     [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: usage.inputTokens,
     [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: usage.outputTokens,
-    ...(cost === null ? { [AGENT_ATTRIBUTES.costUnknown]: true } : { [ATTR_GEN_AI_USAGE_COST]: cost }),
+    ...(cost === null
+      ? { [FlowtraceAttributes.AGENT_COST_UNKNOWN]: true }
+      : { [ATTR_GEN_AI_USAGE_COST]: cost }),
     ...(responseModel === undefined ? {} : { [ATTR_GEN_AI_RESPONSE_MODEL]: responseModel }),
-    [AGENT_ATTRIBUTES.modelCalls]: counts.modelCalls,
-    [AGENT_ATTRIBUTES.toolCalls]: counts.toolCalls,
-    [AGENT_ATTRIBUTES.toolErrors]: counts.toolErrors,
+    [FlowtraceAttributes.AGENT_MODEL_CALLS]: counts.modelCalls,
+    [FlowtraceAttributes.AGENT_TOOL_CALLS]: counts.toolCalls,
+    [FlowtraceAttributes.AGENT_TOOL_ERRORS]: counts.toolErrors,
   };
 }
 

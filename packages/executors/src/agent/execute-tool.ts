@@ -1,16 +1,18 @@
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_TOOL_CALL_ARGUMENTS,
+  ATTR_GEN_AI_TOOL_CALL_ID,
+  ATTR_GEN_AI_TOOL_CALL_RESULT,
+  ATTR_GEN_AI_TOOL_DESCRIPTION,
+  ATTR_GEN_AI_TOOL_NAME,
+  ATTR_GEN_AI_TOOL_TYPE,
+  GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL,
+} from '@flowtrace/telemetry/semconv';
 import { type AgentTool, FlowtraceError, type JsonValue, limitJsonDepth } from '@flowtrace/workflow';
 import { type Attributes, type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { ContentCaptureOptions, Redactor } from '../llm/content-capture.ts';
 import type { ChatToolCall } from '../llm/provider.ts';
-import {
-  ATTR_ERROR_TYPE,
-  ATTR_GEN_AI_OPERATION_NAME,
-  ATTR_GEN_AI_TOOL_CALL_ID,
-  ATTR_GEN_AI_TOOL_NAME,
-  ATTR_GEN_AI_TOOL_TYPE,
-  GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL,
-} from '../semconv.ts';
-import { AGENT_ATTRIBUTES } from './attributes.ts';
 import { toolResultContent } from './step-content.ts';
 import type { AgentToolContext, AgentToolRunners } from './tool-runner.ts';
 import { genAiToolType, parseToolArguments, ToolCallError, type Toolset } from './toolset.ts';
@@ -57,7 +59,7 @@ export function executeTool(call: ChatToolCall, options: ExecuteToolOptions): Pr
     [ATTR_GEN_AI_TOOL_NAME]: toolName,
     [ATTR_GEN_AI_TOOL_CALL_ID]: call.id,
     [ATTR_GEN_AI_TOOL_TYPE]: genAiToolType(offered?.tool),
-    ...(offered === undefined ? {} : { [AGENT_ATTRIBUTES.toolDescription]: offered.tool.description }),
+    ...(offered === undefined ? {} : { [ATTR_GEN_AI_TOOL_DESCRIPTION]: offered.tool.description }),
   };
   return options.tracer.startActiveSpan(
     `${GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL} ${toolName}`,
@@ -144,8 +146,8 @@ function captureContent(span: Span, outcome: ToolOutcome, options: ExecuteToolOp
     const json = (value: JsonValue): string =>
       cap(options.redact(typeof value === 'string' ? value : JSON.stringify(limitJsonDepth(value))), max);
     span.setAttributes({
-      [AGENT_ATTRIBUTES.toolCallArguments]: json(outcome.args),
-      [AGENT_ATTRIBUTES.toolCallResult]: json(outcome.observation),
+      [ATTR_GEN_AI_TOOL_CALL_ARGUMENTS]: json(outcome.args),
+      [ATTR_GEN_AI_TOOL_CALL_RESULT]: json(outcome.observation),
     });
   } catch (error) {
     // Telemetry never breaks execution.

@@ -1,10 +1,10 @@
+import { ATTR_GEN_AI_DATA_SOURCE_ID } from '@flowtrace/telemetry/semconv';
 import { PermanentNodeError, type RagTool } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
 import type { EmbedderRegistry } from '../rag/embedder.ts';
 import type { EmbeddingPricing } from '../rag/embedding-cost.ts';
 import { retrieve } from '../rag/retrieve.ts';
 import type { VectorStore } from '../rag/vector-store.ts';
-import { ATTR_GEN_AI_DATA_SOURCE_ID } from '../semconv.ts';
 import type { AgentToolRunner } from './tool-runner.ts';
 
 export interface RagToolRunnerDeps {

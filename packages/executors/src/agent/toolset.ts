@@ -1,4 +1,9 @@
 import {
+  GEN_AI_TOOL_TYPE_VALUE_DATASTORE,
+  GEN_AI_TOOL_TYPE_VALUE_EXTENSION,
+  GEN_AI_TOOL_TYPE_VALUE_FUNCTION,
+} from '@flowtrace/telemetry/semconv';
+import {
   type AgentTool,
   type CompiledJsonSchema,
   compileNodeJsonSchema,
@@ -9,11 +14,6 @@ import {
   PermanentNodeError,
 } from '@flowtrace/workflow';
 import type { ChatToolDefinition } from '../llm/provider.ts';
-import {
-  GEN_AI_TOOL_TYPE_VALUE_DATASTORE,
-  GEN_AI_TOOL_TYPE_VALUE_EXTENSION,
-  GEN_AI_TOOL_TYPE_VALUE_FUNCTION,
-} from '../semconv.ts';
 
 /** An agent tool with the name the model sees. */
 export interface OfferedTool {

@@ -1,3 +1,4 @@
+import { FlowtraceAttributes } from '@flowtrace/telemetry';
 import {
   type ConnectorNodeConfig,
   type JsonValue,
@@ -14,7 +15,6 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTargetServer, type TargetServer } from '../testing/target-server.ts';
-import { CONNECTOR_ATTRIBUTES } from './attributes.ts';
 import { createConnectorExecutor } from './connector-executor.ts';
 import { CredentialStore } from './credentials.ts';
 import { GuardedHttpClient } from './guarded-http-client.ts';
@@ -251,10 +251,10 @@ describe('connector executor: limits and status mapping', () => {
   it('refuses a blocked destination with the reason on the node span', async () => {
     const { error, nodeSpan } = await run(ctxFor({ url: 'http://169.254.169.254/latest/meta-data/' }));
     expect(error).toMatchObject({ code: 'connector_blocked' });
-    expect(nodeSpan?.attributes[CONNECTOR_ATTRIBUTES.blockedReason]).toMatch(
+    expect(nodeSpan?.attributes[FlowtraceAttributes.CONNECTOR_BLOCKED_REASON]).toMatch(
       /169\.254\.169\.254.*link-local/,
     );
-    expect(nodeSpan?.events.map((e) => e.name)).toContain('connector.blocked');
+    expect(nodeSpan?.events.map((e) => e.name)).toContain('flowtrace.connector.blocked');
   });
 });
 
@@ -291,7 +291,7 @@ describe('connector executor: credentials', () => {
       const dump = JSON.stringify({ attributes: span.attributes, events: span.events, name: span.name });
       expect(dump).not.toContain('sk-live');
     }
-    expect(ok.nodeSpan?.attributes[CONNECTOR_ATTRIBUTES.credential]).toBe('crm');
+    expect(ok.nodeSpan?.attributes[FlowtraceAttributes.CONNECTOR_CREDENTIAL]).toBe('crm');
     expect(ok.spans.some((s) => s.kind === SpanKind.CLIENT)).toBe(true);
     expect(JSON.stringify(logLines)).not.toContain('sk-live');
   });

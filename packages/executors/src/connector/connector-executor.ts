@@ -1,6 +1,6 @@
+import { FlowtraceAttributes } from '@flowtrace/telemetry';
 import type { Logger, NodeExecutionContext, NodeExecutor } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
-import { CONNECTOR_ATTRIBUTES } from './attributes.ts';
 import type { CredentialStore } from './credentials.ts';
 import { type GuardedHttpClient, redactUrl } from './guarded-http-client.ts';
 import { httpStatusError, performHttpCall } from './http-call.ts';
@@ -43,8 +43,8 @@ export function createConnectorExecutor(deps: ConnectorExecutorDeps): NodeExecut
         { signal: ctx.signal, nodeId: ctx.nodeId, tenantId: ctx.tenantId },
       );
       trace.getActiveSpan()?.setAttributes({
-        [CONNECTOR_ATTRIBUTES.redirects]: response.redirects,
-        [CONNECTOR_ATTRIBUTES.responseBytes]: response.body?.length ?? 0,
+        [FlowtraceAttributes.CONNECTOR_REDIRECTS]: response.redirects,
+        [FlowtraceAttributes.CONNECTOR_RESPONSE_BYTES]: response.body?.length ?? 0,
       });
       logger.debug(
         {

@@ -1,4 +1,5 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { FlowtraceAttributes, FlowtraceEvents } from '@flowtrace/telemetry';
 import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
 import { context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -12,7 +13,6 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTargetServer, type TargetServer } from '../testing/target-server.ts';
-import { CONNECTOR_ATTRIBUTES, CONNECTOR_EVENTS } from './attributes.ts';
 import {
   GuardedHttpClient,
   type GuardedHttpClientOptions,
@@ -151,9 +151,9 @@ describe('GuardedHttpClient: SSRF guard', () => {
       expect(error).toBeInstanceOf(PermanentNodeError);
       expect((error as PermanentNodeError).code).toBe('connector_blocked');
       expect((error as Error).message).toMatch(reason);
-      const event = span.events.find((e) => e.name === CONNECTOR_EVENTS.blocked);
-      expect(event?.attributes?.[CONNECTOR_ATTRIBUTES.blockedReason]).toMatch(reason);
-      expect(span.attributes[CONNECTOR_ATTRIBUTES.blockedReason]).toMatch(reason);
+      const event = span.events.find((e) => e.name === FlowtraceEvents.CONNECTOR_BLOCKED);
+      expect(event?.attributes?.[FlowtraceAttributes.CONNECTOR_BLOCKED_REASON]).toMatch(reason);
+      expect(span.attributes[FlowtraceAttributes.CONNECTOR_BLOCKED_REASON]).toMatch(reason);
       expect(target.requests).toHaveLength(0);
     });
   }
@@ -208,7 +208,7 @@ describe('GuardedHttpClient: SSRF guard', () => {
       const http = client({ allowedHosts: ['127.0.0.1'] });
       const { error, span } = await inSpan(() => http.request({ method: 'GET', url: `${target.url}/start` }));
       expect((error as PermanentNodeError).code).toBe('connector_blocked');
-      expect(span.attributes[CONNECTOR_ATTRIBUTES.blockedReason]).toMatch(/refused/);
+      expect(span.attributes[FlowtraceAttributes.CONNECTOR_BLOCKED_REASON]).toMatch(/refused/);
       expect(target.requests.map((r) => r.path)).toEqual(['/start']);
     });
   }

@@ -1,11 +1,10 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
-import { traceContextHeaders } from '@flowtrace/telemetry';
+import { FlowtraceAttributes, FlowtraceEvents, traceContextHeaders } from '@flowtrace/telemetry';
 import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
 import { Agent, buildConnector, type Dispatcher, interceptors } from 'undici';
-import { CONNECTOR_ATTRIBUTES, CONNECTOR_EVENTS } from './attributes.ts';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './connector-limits.ts';
 import {
   describeRefusal,
@@ -347,12 +346,12 @@ function recordRefusal(refusal: SsrfRefusal): void {
   if (span === undefined) return;
   const reason = describeRefusal(refusal);
   const attributes = {
-    [CONNECTOR_ATTRIBUTES.blockedReason]: reason,
-    [CONNECTOR_ATTRIBUTES.blockedRule]: refusal.rule,
-    [CONNECTOR_ATTRIBUTES.blockedHost]: refusal.hostname,
-    ...(refusal.address === null ? {} : { [CONNECTOR_ATTRIBUTES.blockedAddress]: refusal.address }),
+    [FlowtraceAttributes.CONNECTOR_BLOCKED_REASON]: reason,
+    [FlowtraceAttributes.CONNECTOR_BLOCKED_RULE]: refusal.rule,
+    [FlowtraceAttributes.CONNECTOR_BLOCKED_HOST]: refusal.hostname,
+    ...(refusal.address === null ? {} : { [FlowtraceAttributes.CONNECTOR_BLOCKED_ADDRESS]: refusal.address }),
   };
-  span.addEvent(CONNECTOR_EVENTS.blocked, attributes);
+  span.addEvent(FlowtraceEvents.CONNECTOR_BLOCKED, attributes);
   span.setAttributes(attributes);
 }
 

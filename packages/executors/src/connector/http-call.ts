@@ -1,3 +1,4 @@
+import { FlowtraceAttributes } from '@flowtrace/telemetry';
 import {
   type FlowtraceError,
   type JsonValue,
@@ -11,7 +12,6 @@ import {
 } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
 import { redactSecrets } from '../redaction/redactor.ts';
-import { CONNECTOR_ATTRIBUTES } from './attributes.ts';
 import type { CredentialStore } from './credentials.ts';
 import { type GuardedHttpClient, type GuardedResponse, redactUrl } from './guarded-http-client.ts';
 
@@ -126,7 +126,7 @@ export async function performHttpCall(
   const request = renderHttpRequest(spec, scope, where);
   const credentialHeaders = grant?.headers ?? {};
   if (grant !== undefined) {
-    trace.getActiveSpan()?.setAttribute(CONNECTOR_ATTRIBUTES.credential, grant.name);
+    trace.getActiveSpan()?.setAttribute(FlowtraceAttributes.CONNECTOR_CREDENTIAL, grant.name);
   }
   const response = await deps.http.request({
     method: request.method,

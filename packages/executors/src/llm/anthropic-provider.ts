@@ -10,9 +10,9 @@ import type {
   MessageParam,
   Tool,
 } from '@anthropic-ai/sdk/resources/messages';
+import { GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC } from '@flowtrace/telemetry/semconv';
 import type { JsonValue, Logger } from '@flowtrace/workflow';
 import { PermanentNodeError } from '@flowtrace/workflow';
-import { GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC } from '../semconv.ts';
 import { DEFAULT_MAX_REPLY_BYTES, limitedFetch, replyTooLarge } from './limited-fetch.ts';
 import type {
   ChatCallOptions,

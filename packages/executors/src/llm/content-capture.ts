@@ -1,11 +1,11 @@
-import { limitJsonDepth } from '@flowtrace/workflow';
-import type { Attributes } from '@opentelemetry/api';
-import { createRedactor as buildRedactor, type Redactor } from '../redaction/redactor.ts';
 import {
   ATTR_GEN_AI_INPUT_MESSAGES,
   ATTR_GEN_AI_OUTPUT_MESSAGES,
   ATTR_GEN_AI_SYSTEM_INSTRUCTIONS,
-} from '../semconv.ts';
+} from '@flowtrace/telemetry/semconv';
+import { limitJsonDepth } from '@flowtrace/workflow';
+import type { Attributes } from '@opentelemetry/api';
+import { createRedactor as buildRedactor, type Redactor } from '../redaction/redactor.ts';
 import type { ChatFinishReason, ChatMessage, ChatResponse } from './provider.ts';
 
 export type { Redactor } from '../redaction/redactor.ts';

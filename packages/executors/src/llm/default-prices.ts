@@ -2,7 +2,7 @@ import {
   GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
   GEN_AI_PROVIDER_NAME_VALUE_FLOWTRACE_SIMULATED,
   GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
-} from '../semconv.ts';
+} from '@flowtrace/telemetry/semconv';
 import type { ModelPrice } from './pricing.ts';
 
 const openai = GEN_AI_PROVIDER_NAME_VALUE_OPENAI;

@@ -1,3 +1,7 @@
+import {
+  GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI,
+  GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
+} from '@flowtrace/telemetry/semconv';
 import type { JsonValue, Logger } from '@flowtrace/workflow';
 import { PermanentNodeError } from '@flowtrace/workflow';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, OpenAIError } from 'openai';
@@ -5,7 +9,6 @@ import type {
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
-import { GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI, GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '../semconv.ts';
 import { DEFAULT_MAX_REPLY_BYTES, limitedFetch, replyTooLarge } from './limited-fetch.ts';
 import type {
   ChatCallOptions,

@@ -1,6 +1,9 @@
+import {
+  GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI,
+  GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
+} from '@flowtrace/telemetry/semconv';
 import type { Logger } from '@flowtrace/workflow';
 import { z } from 'zod';
-import { GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI, GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '../semconv.ts';
 import { DEFAULT_PRICES } from './default-prices.ts';
 import type { ChatUsage } from './provider.ts';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { GEN_AI_PROVIDER_NAME_VALUE_FLOWTRACE_SIMULATED } from '@flowtrace/telemetry/semconv';
 import type { JsonValue } from '@flowtrace/workflow';
-import { GEN_AI_PROVIDER_NAME_VALUE_FLOWTRACE_SIMULATED } from '../semconv.ts';
 import { sleep } from './abortable-sleep.ts';
 import { sampleFromSchema } from './json-schema-sample.ts';
 import type { ChatCallOptions, ChatProvider, ChatRequest, ChatResponse, ChatToolCall } from './provider.ts';

@@ -1,14 +1,3 @@
-import type { ExecutionLedger, Logger, ModelCallEstimate, ModelCallReservation } from '@flowtrace/workflow';
-import { FlowtraceError, limitJsonDepth } from '@flowtrace/workflow';
-import {
-  type Attributes,
-  type Histogram,
-  type Meter,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-} from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
   ATTR_GEN_AI_OPERATION_NAME,
@@ -38,7 +27,18 @@ import {
   GEN_AI_TOKEN_USAGE_BUCKETS,
   METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
   METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
-} from '../semconv.ts';
+} from '@flowtrace/telemetry/semconv';
+import type { ExecutionLedger, Logger, ModelCallEstimate, ModelCallReservation } from '@flowtrace/workflow';
+import { FlowtraceError, limitJsonDepth } from '@flowtrace/workflow';
+import {
+  type Attributes,
+  type Histogram,
+  type Meter,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+} from '@opentelemetry/api';
 import {
   type ContentCaptureOptions,
   createRedactor,

@@ -1,15 +1,15 @@
-import { withSpan } from '@flowtrace/telemetry';
-import { PermanentNodeError } from '@flowtrace/workflow';
-import { type Attributes, SpanKind, type Tracer } from '@opentelemetry/api';
+import { FlowtraceAttributes, withSpan } from '@flowtrace/telemetry';
 import {
+  ATTR_GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_GEN_AI_RESPONSE_MODEL,
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
-} from '../semconv.ts';
-import { RAG_ATTRIBUTES } from './attributes.ts';
+} from '@flowtrace/telemetry/semconv';
+import { PermanentNodeError } from '@flowtrace/workflow';
+import { type Attributes, SpanKind, type Tracer } from '@opentelemetry/api';
 
 /** One request to an embedding model, reported so that callers can write a cost row while its span is active. */
 export interface EmbeddingCall {
@@ -67,8 +67,8 @@ export async function tracedEmbeddingCall(
     [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_EMBEDDINGS,
     [ATTR_GEN_AI_PROVIDER_NAME]: embedder.provider,
     [ATTR_GEN_AI_REQUEST_MODEL]: embedder.model,
-    [RAG_ATTRIBUTES.embeddingsDimensionCount]: embedder.dimensions,
-    [RAG_ATTRIBUTES.embeddingsInputCount]: inputCount,
+    [ATTR_GEN_AI_EMBEDDINGS_DIMENSION_COUNT]: embedder.dimensions,
+    [FlowtraceAttributes.EMBEDDINGS_INPUT_COUNT]: inputCount,
   };
   return withSpan(
     tracer,

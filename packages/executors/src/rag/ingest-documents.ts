@@ -1,8 +1,7 @@
-import { withSpan } from '@flowtrace/telemetry';
+import { FlowtraceAttributes, withSpan } from '@flowtrace/telemetry';
+import { ATTR_GEN_AI_DATA_SOURCE_ID } from '@flowtrace/telemetry/semconv';
 import { type ExecutionLedger, PermanentNodeError } from '@flowtrace/workflow';
 import { SpanKind, type Tracer } from '@opentelemetry/api';
-import { ATTR_GEN_AI_DATA_SOURCE_ID } from '../semconv.ts';
-import { RAG_ATTRIBUTES } from './attributes.ts';
 import { DEFAULT_CHUNK_OPTIONS } from './chunker.ts';
 import type { EmbedderRegistry, EmbeddingCall } from './embedder.ts';
 import { type EmbeddingPricing, ledgerEmbedHooks } from './embedding-cost.ts';
@@ -81,7 +80,7 @@ export async function ingestDocuments(
         chunkSize: request.chunkSize ?? DEFAULT_CHUNK_OPTIONS.chunkSize,
         chunkOverlap: request.chunkOverlap ?? DEFAULT_CHUNK_OPTIONS.chunkOverlap,
       });
-      span.setAttribute(RAG_ATTRIBUTES.collectionId, collection.id);
+      span.setAttribute(FlowtraceAttributes.RAG_COLLECTION_ID, collection.id);
       const embedder = deps.embedders.require(
         collection.embeddingProvider,
         collection.embeddingModel,
@@ -94,9 +93,9 @@ export async function ingestDocuments(
         ...(request.ledger === undefined ? {} : ledgerEmbedHooks(request.ledger, embedder, deps.pricing)),
       });
       span.setAttributes({
-        [RAG_ATTRIBUTES.documentsAdded]: result.documentsAdded,
-        [RAG_ATTRIBUTES.documentsUnchanged]: result.documentsUnchanged,
-        [RAG_ATTRIBUTES.chunksAdded]: result.chunksAdded,
+        [FlowtraceAttributes.RAG_DOCUMENTS_ADDED]: result.documentsAdded,
+        [FlowtraceAttributes.RAG_DOCUMENTS_UNCHANGED]: result.documentsUnchanged,
+        [FlowtraceAttributes.RAG_CHUNKS_ADDED]: result.chunksAdded,
       });
       return {
         collection: {

@@ -1,8 +1,9 @@
+import { GEN_AI_PROVIDER_NAME_VALUE_FLOWTRACE_OFFLINE } from '@flowtrace/telemetry/semconv';
 import type { Tracer } from '@opentelemetry/api';
 import { type Embedder, type EmbedOptions, type EmbedResult, tracedEmbeddingCall } from './embedder.ts';
 
 /** Ours, not the spec's: a local, deterministic embedder, named so that nobody mistakes it for a model. */
-export const OFFLINE_EMBEDDER_PROVIDER = 'flowtrace.offline';
+export const OFFLINE_EMBEDDER_PROVIDER = GEN_AI_PROVIDER_NAME_VALUE_FLOWTRACE_OFFLINE;
 
 export interface OfflineEmbedderOptions {
   /** Vector size; default 256. */

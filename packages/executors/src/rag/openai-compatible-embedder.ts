@@ -1,9 +1,9 @@
+import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '@flowtrace/telemetry/semconv';
 import type { Tracer } from '@opentelemetry/api';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { DEFAULT_MAX_REPLY_BYTES, limitedFetch, replyTooLarge } from '../llm/limited-fetch.ts';
 import { mapProviderFailure, rethrowIfAbortedOrNodeError } from '../llm/provider-errors.ts';
 import { openAiEmbeddingsSchema, parseProviderReply, unparseableReply } from '../llm/provider-replies.ts';
-import { GEN_AI_PROVIDER_NAME_VALUE_OPENAI } from '../semconv.ts';
 import {
   batches,
   type Embedder,

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { FlowtraceAttributes } from '@flowtrace/telemetry';
+import { ATTR_GEN_AI_RETRIEVAL_DOCUMENTS, ATTR_GEN_AI_RETRIEVAL_TOP_K } from '@flowtrace/telemetry/semconv';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RAG_ATTRIBUTES } from './attributes.ts';
 import { EmbedderRegistry, type EmbeddingCall } from './embedder.ts';
 import { ingestDocuments } from './ingest-documents.ts';
 import { OfflineEmbedder } from './offline-embedder.ts';
@@ -228,12 +229,12 @@ describe('VectorStore with pgvector (PGlite over the wire protocol)', () => {
     expect(span?.attributes).toMatchObject({
       'gen_ai.operation.name': 'retrieval',
       'gen_ai.data_source.id': 'traced',
-      [RAG_ATTRIBUTES.retrievalTopK]: 2,
-      [RAG_ATTRIBUTES.topK]: 2,
-      [RAG_ATTRIBUTES.resultCount]: 2,
-      [RAG_ATTRIBUTES.filtered]: true,
+      [ATTR_GEN_AI_RETRIEVAL_TOP_K]: 2,
+      [FlowtraceAttributes.RAG_TOP_K]: 2,
+      [FlowtraceAttributes.RAG_RESULT_COUNT]: 2,
+      [FlowtraceAttributes.RAG_FILTERED]: true,
     });
-    expect(JSON.parse(String(span?.attributes[RAG_ATTRIBUTES.retrievalDocuments]))).toHaveLength(2);
+    expect(JSON.parse(String(span?.attributes[ATTR_GEN_AI_RETRIEVAL_DOCUMENTS]))).toHaveLength(2);
     expect(JSON.stringify(span?.attributes)).not.toContain('Invoices are sent');
   });
 

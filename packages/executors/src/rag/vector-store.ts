@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { Sql } from '@flowtrace/db';
-import { semconv, withSpan } from '@flowtrace/telemetry';
-import { type JsonValue, PermanentNodeError } from '@flowtrace/workflow';
-import { SpanKind, type Tracer } from '@opentelemetry/api';
+import { FlowtraceAttributes, withSpan } from '@flowtrace/telemetry';
 import {
+  ATTR_DB_SYSTEM_NAME,
   ATTR_GEN_AI_DATA_SOURCE_ID,
   ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_RETRIEVAL_DOCUMENTS,
+  ATTR_GEN_AI_RETRIEVAL_TOP_K,
+  DB_SYSTEM_NAME_VALUE_POSTGRESQL,
   GEN_AI_OPERATION_NAME_VALUE_RETRIEVAL,
-} from '../semconv.ts';
-import { RAG_ATTRIBUTES } from './attributes.ts';
+} from '@flowtrace/telemetry/semconv';
+import { type JsonValue, PermanentNodeError } from '@flowtrace/workflow';
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { chunkText, estimateTokens, validateChunkOptions } from './chunker.ts';
 import type { Embedder, EmbedOptions } from './embedder.ts';
 import { assertDimensions, assertUuid, collectionIndexStatement } from './vector-ddl.ts';
@@ -338,18 +341,18 @@ export class VectorStore {
         attributes: {
           [ATTR_GEN_AI_OPERATION_NAME]: GEN_AI_OPERATION_NAME_VALUE_RETRIEVAL,
           [ATTR_GEN_AI_DATA_SOURCE_ID]: collection.name,
-          [semconv.ATTR_DB_SYSTEM_NAME]: semconv.DB_SYSTEM_NAME_VALUE_POSTGRESQL,
-          [RAG_ATTRIBUTES.retrievalTopK]: topK,
-          [RAG_ATTRIBUTES.topK]: topK,
-          [RAG_ATTRIBUTES.collectionId]: collection.id,
-          [RAG_ATTRIBUTES.filtered]: filter !== undefined,
+          [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+          [ATTR_GEN_AI_RETRIEVAL_TOP_K]: topK,
+          [FlowtraceAttributes.RAG_TOP_K]: topK,
+          [FlowtraceAttributes.RAG_COLLECTION_ID]: collection.id,
+          [FlowtraceAttributes.RAG_FILTERED]: filter !== undefined,
         },
       },
       async (span) => {
         const hits = await this.#query(collection, dims, vectorLiteral(queryVector), topK, filter);
         span.setAttributes({
-          [RAG_ATTRIBUTES.resultCount]: hits.length,
-          [RAG_ATTRIBUTES.retrievalDocuments]: JSON.stringify(
+          [FlowtraceAttributes.RAG_RESULT_COUNT]: hits.length,
+          [ATTR_GEN_AI_RETRIEVAL_DOCUMENTS]: JSON.stringify(
             hits.map((h) => ({ id: h.chunkId, score: h.score })),
           ),
         });

@@ -8,6 +8,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3cTraceState } from '../propagation/w3c-trace-state.ts';
+import { ATTR_EXCEPTION_MESSAGE, ATTR_EXCEPTION_TYPE, EVENT_EXCEPTION } from '../semconv.ts';
 import {
   type DeferredSpan,
   type DeferredSpanEmitter,
@@ -68,9 +69,9 @@ export class SdkDeferredSpanEmitter implements DeferredSpanEmitter {
       ),
     );
     if (deferred.error) {
-      span.addEvent('exception', {
-        'exception.type': deferred.error.type,
-        'exception.message': deferred.error.message,
+      span.addEvent(EVENT_EXCEPTION, {
+        [ATTR_EXCEPTION_TYPE]: deferred.error.type,
+        [ATTR_EXCEPTION_MESSAGE]: deferred.error.message,
       });
     }
     if (deferred.status) span.setStatus(deferred.status);
