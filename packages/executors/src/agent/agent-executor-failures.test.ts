@@ -263,11 +263,14 @@ describe('agent executor: failures that propagate', () => {
   });
 
   it('propagates an abort during a tool call', async () => {
-    target.on('GET', '/weather/Slow', { delayMs: 5_000, body: {} });
-    openai.queueCompletion({ toolCalls: [{ id: 'a', name: 'get_weather', arguments: { city: 'Slow' } }] });
     const controller = new AbortController();
     const reason = new Error('run cancelled');
-    setTimeout(() => controller.abort(reason), 100);
+    // Cancelled while the tool's request is in flight; the target never answers, so only the abort ends it.
+    target.on('GET', '/weather/Slow', () => {
+      controller.abort(reason);
+      return new Promise<never>(() => {});
+    });
+    openai.queueCompletion({ toolCalls: [{ id: 'a', name: 'get_weather', arguments: { city: 'Slow' } }] });
     const { error, steps } = await runAgent(agentConfig({ tools: [weatherTool()] }), {
       signal: controller.signal,
     });

@@ -52,7 +52,7 @@ describe('AnthropicProvider', () => {
 
     const sent = server.lastRequest();
     expect(sent.path).toBe('/v1/messages');
-    expect(sent.headers['anthropic-version']).toBeDefined();
+    expect(sent.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(sent.headers['x-api-key'] ?? sent.headers.authorization).toMatch(new RegExp(API_KEY));
     // The SDK's own OpenTelemetry propagation is off (the worker's undici instrumentation propagates).
     expect(sent.headers.traceparent).toBeUndefined();
@@ -193,10 +193,14 @@ describe('AnthropicProvider', () => {
     });
 
     it('rethrows the abort reason when the caller aborts', async () => {
-      server.enqueue({ delayMs: 5_000, body: {} });
       const controller = new AbortController();
-      setTimeout(() => controller.abort(new Error('shutdown')), 30);
-      await expect(provider.chat(hi, { signal: controller.signal })).rejects.toThrow('shutdown');
+      const reason = new Error('shutdown');
+      // Aborted once the request is in flight; the server never answers, so only the abort can end the call.
+      server.enqueue(() => {
+        controller.abort(reason);
+        return new Promise<never>(() => {});
+      });
+      await expect(provider.chat(hi, { signal: controller.signal })).rejects.toBe(reason);
     });
 
     it('accepts a large max_tokens without the SDK demanding streaming', async () => {

@@ -239,10 +239,13 @@ describe('createLlmExecutor', () => {
   });
 
   it('stops when the node is cancelled', async () => {
-    server.enqueue({ delayMs: 5_000, body: {} });
     const controller = new AbortController();
     const reason = new Error('run cancelled');
-    setTimeout(() => controller.abort(reason), 30);
+    // Cancelled while the model call is in flight; the server never answers, so only the abort ends it.
+    server.enqueue(() => {
+      controller.abort(reason);
+      return new Promise<never>(() => {});
+    });
     await expect(
       executor().execute(
         context({ provider: 'openai', model: 'gpt-4o-mini', prompt: 'hi' }, { signal: controller.signal }),

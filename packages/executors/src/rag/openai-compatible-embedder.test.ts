@@ -118,10 +118,13 @@ describe('OpenAiCompatibleEmbedder', () => {
   });
 
   it("stops at the caller's abort", async () => {
-    server.enqueue({ delayMs: 2_000, status: 200, body: {} });
     const controller = new AbortController();
     const reason = new Error('cancelled');
-    setTimeout(() => controller.abort(reason), 50);
+    // Aborted once the request is in flight; the server never answers, so only the abort can end the call.
+    server.enqueue(() => {
+      controller.abort(reason);
+      return new Promise<never>(() => {});
+    });
     await expect(embedder().embed(['a'], { signal: controller.signal })).rejects.toBe(reason);
   });
 });

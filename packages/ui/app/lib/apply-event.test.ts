@@ -69,9 +69,9 @@ describe('applyEvent', () => {
     run = applyEvent(run, event('node.retried', 'a', 1));
     expect(run.nodes[0]?.status).toBe('queued');
     run = applyEvent(run, event('node.started', 'a', 2));
-    run = applyEvent(run, event('node.completed', 'a', 2));
-    expect(run.nodes[0]).toMatchObject({ status: 'completed', attempts: 2 });
-    expect(run.nodes[0]?.finishedAt).not.toBeNull();
+    const completed = event('node.completed', 'a', 2);
+    run = applyEvent(run, completed);
+    expect(run.nodes[0]).toMatchObject({ status: 'completed', attempts: 2, finishedAt: completed.createdAt });
   });
 
   it('never reopens a finished node or run, and ignores stale attempts and unknown nodes', () => {

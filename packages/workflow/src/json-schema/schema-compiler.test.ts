@@ -144,7 +144,7 @@ describe('JsonSchemaCompiler', () => {
   it('accepts boolean schemas', () => {
     const compiler = new JsonSchemaCompiler();
     expect(compiler.compile(true).validate({ anything: 1 })).toBeNull();
-    expect(compiler.compile(false).validate(1)).not.toBeNull();
+    expect(compiler.compile(false).validate(1)).toMatchObject({ keyword: 'false schema' });
   });
 });
 
