@@ -92,7 +92,11 @@ describe("agent tools from other workflows' LLM prompts", () => {
     const subCall = provider.chatRequests.find((r) =>
       JSON.stringify(r.body).includes('Translate \\"hello\\" to French'),
     );
-    expect(subCall).toBeDefined();
+    // The tool ran the translator's own prompt, rendered with the arguments the model chose.
+    expect(subCall?.body).toMatchObject({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Translate "hello" to French' }],
+    });
     const steps = await fleet.db.handle
       .sql`select tool_name, is_error from agent_trace_history where run_id = ${response.json().runId} order by step`;
     expect(steps.map((s) => [s.tool_name, s.is_error])).toEqual([

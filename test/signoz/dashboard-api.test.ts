@@ -59,7 +59,7 @@ describe('dashboards across SigNoz releases', () => {
     expect(fake.dashboards.some(isV2)).toBe(false);
 
     fake.upgrade('v0.138.0');
-    expect(fake.dashboards.every(isV2)).toBe(true);
+    expect(fake.dashboards.map(isV2)).toEqual([true, true]);
     const from = fake.calls.length;
     const second = await run(fake);
     expect(second.choice).toMatchObject({ api: 'v2', version: 'v0.138.0' });
