@@ -74,7 +74,10 @@ describe('Redis data loss mid-run', () => {
     const runIds = await submitRuns('restart', 6);
     await waitUntil(() => target.requests.filter((r) => r.query.node === 'b').length >= 8, 'runs under way');
     await redis.kill();
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Every process has lost its connections before Redis comes back empty.
+    await Promise.all(
+      [stack.api, ...stack.workers].map((process) => process.waitForLine(/redis connection error/, 20_000)),
+    );
     await redis.start();
     await expectEachNodeOnce(runIds);
     // The workers reconnected by themselves and keep taking new work.
