@@ -57,6 +57,9 @@ export function stackClient(stack: LocalStack) {
       timeoutMs: 20_000,
       message: `invoke_workflow of trace ${traceId}`,
     });
+    // A quiet period, because nothing in a trace says how many spans it will have: the other processes'
+    // spans of the run ended before invoke_workflow but may still wait in their batch processors (the stack
+    // exports every 500 ms, OTEL_BSP_SCHEDULE_DELAY). No new span for more than twice that: all are in.
     let count = -1;
     while (count !== ofTrace().length) {
       count = ofTrace().length;
