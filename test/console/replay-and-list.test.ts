@@ -276,7 +276,11 @@ describe('replay from a failed join, and the runs list', () => {
     const failed = await client.listRuns({ status: 'failed' });
     expect(failed.runs.map((r) => r.id)).toEqual([original.id]);
     const replays = await client.listRuns({ workflowName: 'fan-in-replay', status: ['completed'] });
-    expect(replays.runs.every((r) => r.replayOf !== null)).toBe(true);
+    // Both completed runs are replays, newest first: of the original, then of that replay.
+    const [newest, older] = replays.runs;
+    expect(replays.runs).toHaveLength(2);
+    expect(older?.replayOf).toBe(original.id);
+    expect(newest?.replayOf).toBe(older?.id);
     expect((await client.listRuns({ workflowId: original.workflowId })).runs).toHaveLength(3);
     expect((await client.listRuns({ createdAfter: new Date(Date.now() + 60_000) })).runs).toEqual([]);
     expect((await client.listRuns({ createdBefore: original.createdAt })).runs).toEqual([]);

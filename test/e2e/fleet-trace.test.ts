@@ -235,9 +235,9 @@ describe('one trace per run across the API and the worker fleet', () => {
     for (const call of calls)
       expect(String(call.headers.traceparent)).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-03$`));
     // And so did the LLM provider.
-    expect(
-      provider.chatRequests.every((r) => r.headers.traceparent?.startsWith(`00-${traceId}-`) ?? false),
-    ).toBe(true);
+    expect(provider.chatRequests.length).toBeGreaterThan(0);
+    for (const request of provider.chatRequests)
+      expect(String(request.headers.traceparent)).toMatch(new RegExp(`^00-${traceId}-`));
 
     // Every correlated row carries the run's trace id and the id of a span in the trace.
     const sql = db.handle.sql;

@@ -96,7 +96,12 @@ describe('run lifecycle (in-process API and workers, real Postgres and Redis)', 
     expect(executions.filter((e) => e.nodeId === 'join')).toHaveLength(1);
     expect(executions.map((e) => e.nodeId).sort()).toEqual(['join', 'left', 'right', 'start']);
     const nodes = run.nodes as { nodeId: string; status: string; output: { upstream: string[] } }[];
-    expect(nodes.every((n) => n.status === 'completed')).toBe(true);
+    expect(nodes.map((n) => `${n.nodeId} ${n.status}`).sort()).toEqual([
+      'join completed',
+      'left completed',
+      'right completed',
+      'start completed',
+    ]);
     expect(nodes.find((n) => n.nodeId === 'join')?.output.upstream).toEqual(['left', 'right', 'start']);
     expect(run.output).toEqual({ join: { node: 'join', upstream: ['left', 'right', 'start'] } });
     expect(run.traceId).toBe(traceId);

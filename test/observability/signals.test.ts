@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
 import { type LocalStack, startLocalStack } from '@flowtrace/local-stack';
 import { METRICS } from '@flowtrace/telemetry';
@@ -70,15 +71,33 @@ describe('metrics, logs and sampling across processes', () => {
     const sampled = runs.filter((r) => r.sampled);
     expect(sampled.length).toBeGreaterThan(3);
     expect(sampled.length).toBeLessThan(runs.length - 3);
-    // Wait for the sampled runs' traces (invoke_workflow is the last span of each run).
-    await receiver.waitFor(
-      () =>
-        sampled.every((r) =>
-          receiver.spans().some((s) => s.traceId === r.traceId && s.name.startsWith('invoke_workflow')),
-        ),
-      { timeoutMs: 20_000, message: "every sampled run's invoke_workflow" },
+    // A sentinel run, sampled by its caller, started once every run above had completed. Each process
+    // exports its spans in the order they end, so once the sentinel's spans are in from the API (its server
+    // span) and the worker (its consumer spans and invoke_workflow), so is every span those processes
+    // recorded for the runs above: the sampled runs' whole traces, and any span of an unsampled run.
+    const sentinelTrace = randomBytes(16).toString('hex');
+    const sentinel = await client.api(
+      'POST',
+      '/v1/runs',
+      { workflowId: runs[0]?.workflowId, input: { i: 'sentinel' } },
+      { traceparent: `00-${sentinelTrace}-${randomBytes(8).toString('hex')}-01` },
     );
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(sentinel.status).toBe(202);
+    expect((await client.waitForRun(sentinel.body.runId)).status).toBe('completed');
+    await receiver.waitFor(
+      () => {
+        const spans = receiver.spans().filter((s) => s.traceId === sentinelTrace);
+        const consumers = spans
+          .filter((s) => s.kind === 'CONSUMER')
+          .map((s) => s.attributes['flowtrace.node.id']);
+        return (
+          spans.some((s) => s.name === 'POST /v1/runs') &&
+          spans.some((s) => s.name.startsWith('invoke_workflow')) &&
+          ['a', 'b', 'c'].every((node) => consumers.includes(node))
+        );
+      },
+      { timeoutMs: 20_000, message: "the sentinel run's spans from the API and the worker" },
+    );
     for (const run of runs) {
       const spans = receiver.spans().filter((s) => s.traceId === run.traceId);
       if (!run.sampled) {

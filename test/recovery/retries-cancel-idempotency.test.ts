@@ -8,6 +8,7 @@ import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InProcessFleet, startInProcessFleet } from '../support/in-process-fleet.ts';
 import { invokeCoveringRun } from '../support/invoke-coverage.ts';
+import { waitUntil } from '../support/stack-client.ts';
 
 /** A connector-typed executor that waits (ignoring nothing: it honours its signal) for `input.waitMs`. */
 const started: string[] = [];
@@ -157,7 +158,7 @@ describe('retries, timeouts, cancellation and idempotency (in-process fleet, rea
   it('cancels a running run: the running node is aborted, its successor never starts', async () => {
     const response = await submit({ workflow: slowWorkflow(), input: { waitMs: 30_000 } });
     const runId = response.json().runId as string;
-    await waitUntil(async () => started.includes(`${runId}/wait/1`));
+    await waitUntil(() => started.includes(`${runId}/wait/1`), 'the slow node to start');
     const cancelled = await fleet.app.inject({
       method: 'POST',
       url: `/v1/runs/${runId}/cancel`,
@@ -172,7 +173,7 @@ describe('retries, timeouts, cancellation and idempotency (in-process fleet, rea
         await fleet.app.inject({ method: 'GET', url: `/v1/runs/${runId}`, headers: auth() })
       ).json().nodes;
       return nodes.find((n: { nodeId: string }) => n.nodeId === 'wait')?.status === 'cancelled';
-    });
+    }, 'the running node to end cancelled');
     expect(started.filter((s) => s.startsWith(`${runId}/after`))).toEqual([]);
     const again = await fleet.app.inject({
       method: 'POST',
@@ -191,7 +192,7 @@ describe('retries, timeouts, cancellation and idempotency (in-process fleet, rea
   it('stops a running node at its next heartbeat when its run ended and the stop message was missed', async () => {
     const response = await submit({ workflow: slowWorkflow(), input: { waitMs: 30_000 } });
     const runId = response.json().runId as string;
-    await waitUntil(async () => started.includes(`${runId}/wait/1`));
+    await waitUntil(() => started.includes(`${runId}/wait/1`), 'the slow node to start');
     // Ended in Postgres only, as if the pub/sub message had been lost.
     await fleet.db.handle.sql`
       update runs set status = 'cancelled', finished_at = now() where id = ${runId}`;
@@ -200,7 +201,10 @@ describe('retries, timeouts, cancellation and idempotency (in-process fleet, rea
         (await fleet.app.inject({ method: 'GET', url: `/v1/runs/${runId}`, headers: auth() })).json()
           .nodes as { nodeId: string; status: string; error: { message: string } | null }[]
       ).find((n) => n.nodeId === nodeId);
-    await waitUntil(async () => (await nodeOf('wait'))?.status === 'cancelled');
+    await waitUntil(
+      async () => (await nodeOf('wait'))?.status === 'cancelled',
+      'the heartbeat to stop the node',
+    );
     expect((await nodeOf('wait'))?.error?.message).toContain('its run is no longer running');
     expect(started.filter((s) => s.startsWith(`${runId}/after`))).toEqual([]);
   });
@@ -268,11 +272,3 @@ describe('retries, timeouts, cancellation and idempotency (in-process fleet, rea
     expect(later.json().runId).toBe(runId);
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
