@@ -2,6 +2,7 @@ import { FlowtraceClient, type Run, type RunEvent } from '@flowtrace/client';
 import { createDatabase } from '@flowtrace/db';
 import { type LocalStack, renderSpanTree } from '@flowtrace/local-stack';
 import type { ReceivedSpan } from '@flowtrace/telemetry/receiver';
+import { ATTR_SERVICE_INSTANCE_ID } from '@flowtrace/telemetry/semconv';
 import { DEMO_INPUT, demoWorkflow, HANDBOOK_DOCUMENTS } from './demo-workflow.ts';
 
 /** One line per live event: `  #3  node.completed  classify (attempt 1)  120+48 tokens $0.000051`. */
@@ -98,7 +99,7 @@ export async function runDemo(
     `rows with this trace id: event_logs ${rows?.events}, model_cost_logs ${rows?.costs}, agent_trace_history ${rows?.steps}`,
   );
   if (spans.length > 0) {
-    const services = new Set(spans.map((s) => String(s.resource['service.instance.id'])));
+    const services = new Set(spans.map((s) => String(s.resource[ATTR_SERVICE_INSTANCE_ID])));
     log(`\nspan tree (${spans.length} spans from ${services.size} processes):\n`);
     log(renderSpanTree(spans));
   } else {
