@@ -87,14 +87,11 @@ describe('CredentialStore', () => {
     expect(() => new CredentialStore({ crm: { headers: { 'bad header': 'v' }, hosts } })).toThrow(
       /crm\.headers\.bad header/,
     );
-    expect(() => new CredentialStore({ crm: { headers: { a: 'line\nbreak-secret' }, hosts } })).toThrow(
-      /line breaks/,
+    const lineBreak = () => new CredentialStore({ crm: { headers: { a: 'line\nbreak-secret' }, hosts } });
+    expect(lineBreak).toThrow(/line breaks/);
+    expect(lineBreak).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('break-secret') }),
     );
-    try {
-      new CredentialStore({ crm: { headers: { a: 'line\nbreak-secret' }, hosts } });
-    } catch (error) {
-      expect((error as Error).message).not.toContain('break-secret');
-    }
     expect(() => new CredentialStore({ '1crm': { headers: {}, hosts } })).toThrow(/must start with a letter/);
   });
 

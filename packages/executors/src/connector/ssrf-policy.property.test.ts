@@ -133,7 +133,10 @@ describe('SSRF policy (property-based)', () => {
           const hostBits = 128n - BigInt(bits);
           const mask = hostBits === 0n ? 0n : (1n << hostBits) - 1n;
           const address = format((toBig(base) & ~mask) | (noise & mask));
-          expect(policy.checkAddress(address, address), address).not.toBeNull();
+          expect(policy.checkAddress(address, address), address).toMatchObject({
+            address,
+            cidr: expect.stringMatching(/\/\d+$/),
+          });
           expect(typeof policy.checkHostname(`[${address}]`), address).toBe('object');
         },
       ),
