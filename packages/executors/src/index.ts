@@ -25,6 +25,8 @@ export type { ProvidersConfig } from './llm/provider-config.ts';
 export { createProviderRegistry, type ProviderRegistry } from './llm/provider-registry.ts';
 export { SimulatedProvider } from './llm/simulated-provider.ts';
 export { tracedChat } from './llm/traced-chat.ts';
+export type { IngestDocument } from './rag/add-documents.ts';
+export type { SearchHit } from './rag/chunk-search.ts';
 export { type Embedder, EmbedderRegistry } from './rag/embedder.ts';
 export type { EmbeddingsConfig } from './rag/embedders-config.ts';
 export {
@@ -36,4 +38,4 @@ export {
 export { OFFLINE_EMBEDDER_PROVIDER, OfflineEmbedder } from './rag/offline-embedder.ts';
 export { OpenAiCompatibleEmbedder } from './rag/openai-compatible-embedder.ts';
 export { createRagExecutor, type RagExecutorDeps } from './rag/rag-executor.ts';
-export { type IngestDocument, type SearchHit, VectorStore } from './rag/vector-store.ts';
+export { VectorStore } from './rag/vector-store.ts';

@@ -2,10 +2,11 @@ import { FlowtraceAttributes, withSpan } from '@flowtrace/telemetry';
 import { ATTR_GEN_AI_DATA_SOURCE_ID } from '@flowtrace/telemetry/semconv';
 import { type ExecutionLedger, PermanentNodeError } from '@flowtrace/workflow';
 import { SpanKind, type Tracer } from '@opentelemetry/api';
+import type { AddDocumentsResult, IngestDocument } from './add-documents.ts';
 import { DEFAULT_CHUNK_OPTIONS } from './chunker.ts';
 import type { EmbedderRegistry, EmbeddingCall } from './embedder.ts';
 import { type EmbeddingPricing, ledgerEmbedHooks } from './embedding-cost.ts';
-import type { AddDocumentsResult, IngestDocument, VectorStore } from './vector-store.ts';
+import type { VectorStore } from './vector-store.ts';
 
 export interface IngestDocumentsDeps {
   store: VectorStore;

@@ -1,7 +1,9 @@
 import { type ExecutionLedger, PermanentNodeError } from '@flowtrace/workflow';
+import type { MetadataFilter, SearchHit } from './chunk-search.ts';
 import type { EmbedderRegistry } from './embedder.ts';
 import { type EmbeddingPricing, ledgerEmbedHooks } from './embedding-cost.ts';
-import type { MetadataFilter, RagCollection, SearchHit, VectorStore } from './vector-store.ts';
+import type { RagCollection } from './rag-collections.ts';
+import type { VectorStore } from './vector-store.ts';
 
 export interface RetrieveDeps {
   store: VectorStore;

@@ -1,4 +1,4 @@
-import type { IngestDocument } from './vector-store.ts';
+import type { IngestDocument } from './add-documents.ts';
 
 /** TEST FIXTURE: a tiny handbook whose documents share few words, so relevant chunks rank first. */
 export const HANDBOOK: IngestDocument[] = [

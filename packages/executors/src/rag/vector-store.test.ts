@@ -5,13 +5,15 @@ import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { IngestDocument } from './add-documents.ts';
 import { EmbedderRegistry, type EmbeddingCall } from './embedder.ts';
 import { ingestDocuments } from './ingest-documents.ts';
 import { OfflineEmbedder } from './offline-embedder.ts';
 import { type PgliteVectorServer, startPgliteVectorServer } from './pglite-vector-server.ts';
+import type { RagCollection } from './rag-collections.ts';
 import { HANDBOOK } from './test-fixtures.ts';
 import { collectionIndexName } from './vector-ddl.ts';
-import { type IngestDocument, type RagCollection, VectorStore } from './vector-store.ts';
+import { VectorStore } from './vector-store.ts';
 
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
