@@ -1,8 +1,9 @@
 import { FlowtraceAttributes } from '@flowtrace/telemetry';
 import type { Logger, NodeExecutionContext, NodeExecutor } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
+import { redactUrl } from './connector-url.ts';
 import type { CredentialStore } from './credentials.ts';
-import { type GuardedHttpClient, redactUrl } from './guarded-http-client.ts';
+import type { GuardedHttpClient } from './guarded-http-client.ts';
 import { httpStatusError, performHttpCall } from './http-call.ts';
 import { templateScope } from './template-scope.ts';
 

@@ -13,11 +13,8 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTargetServer, type TargetServer } from '../testing/target-server.ts';
-import {
-  GuardedHttpClient,
-  type GuardedHttpClientOptions,
-  type HostResolver,
-} from './guarded-http-client.ts';
+import { GuardedHttpClient, type GuardedHttpClientOptions } from './guarded-http-client.ts';
+import type { HostResolver } from './guarded-lookup.ts';
 
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });

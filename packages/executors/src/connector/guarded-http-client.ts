@@ -1,27 +1,19 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
-import type { LookupFunction } from 'node:net';
-import type { Readable } from 'node:stream';
-import { FlowtraceAttributes, FlowtraceEvents, traceContextHeaders } from '@flowtrace/telemetry';
-import { PermanentNodeError, TransientNodeError } from '@flowtrace/workflow';
-import { trace } from '@opentelemetry/api';
+import { traceContextHeaders } from '@flowtrace/telemetry';
+import { PermanentNodeError } from '@flowtrace/workflow';
 import { Agent, buildConnector, type Dispatcher, interceptors } from 'undici';
 import { DEFAULT_MAX_RESPONSE_BYTES } from './connector-limits.ts';
+import { parseUrl, redactUrl } from './connector-url.ts';
+import { guardedLookup, type HostResolver, systemResolver } from './guarded-lookup.ts';
+import { readLimited } from './read-limited.ts';
 import {
-  describeRefusal,
-  normalizeHostname,
-  SsrfBlockedError,
-  SsrfPolicy,
-  type SsrfPolicyOptions,
-  type SsrfRefusal,
-} from './ssrf-policy.ts';
-
-export interface ResolvedAddress {
-  address: string;
-  family: 4 | 6;
-}
-
-/** Resolves a host name to every address it has. Injectable so tests can map names to addresses. */
-export type HostResolver = (hostname: string) => Promise<ResolvedAddress[]>;
+  ALWAYS_SENSITIVE,
+  flattenHeaders,
+  omitHeaders,
+  pickHeaders,
+  prepareHeaders,
+} from './request-headers.ts';
+import { SsrfBlockedError, SsrfPolicy, type SsrfPolicyOptions } from './ssrf-policy.ts';
+import { translateRequestError } from './translate-request-error.ts';
 
 export interface GuardedHttpClientOptions extends SsrfPolicyOptions {
   /** Defaults to the system resolver (`dns.lookup` with `all: true`). */
@@ -93,25 +85,6 @@ export const DEFAULT_CONNECTOR_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_REDIRECTS = 5;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/** Headers the transport owns; a workflow setting them could desynchronise or misroute the request. */
-const FORBIDDEN_REQUEST_HEADERS = new Set([
-  'host',
-  'connection',
-  'content-length',
-  'transfer-encoding',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-  'proxy-connection',
-  'proxy-authorization',
-  'expect',
-  // The trace context is propagated by the instrumentation; a second traceparent would break the trace.
-  'traceparent',
-  'tracestate',
-]);
-const ALWAYS_SENSITIVE = ['authorization', 'cookie', 'proxy-authorization'];
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * Outbound HTTP with an SSRF guard. Every connection goes through a dedicated undici `Agent` whose
@@ -147,7 +120,7 @@ export class GuardedHttpClient {
     this.#userAgent = options.userAgent ?? 'flowtrace-connector';
     this.#propagate = options.propagateTraceContext ?? false;
     const baseConnect = buildConnector({
-      lookup: this.#guardedLookup(),
+      lookup: guardedLookup(this.policy, this.#resolve),
       timeout: options.connectTimeoutMs ?? 10_000,
     });
     this.#agent = new Agent({
@@ -240,7 +213,13 @@ export class GuardedHttpClient {
         };
       }
     } catch (error) {
-      throw this.#translate(error, { method, url, timeoutMs, timedOut: timeoutSignal.aborted, req });
+      throw translateRequestError(error, {
+        method,
+        url,
+        timeoutMs,
+        timedOut: timeoutSignal.aborted,
+        signal: req.signal,
+      });
     }
   }
 
@@ -267,227 +246,4 @@ export class GuardedHttpClient {
     const verdict = this.policy.checkHostname(url.hostname);
     if (typeof verdict === 'object') throw new SsrfBlockedError(verdict);
   }
-
-  #guardedLookup(): LookupFunction {
-    return (hostname, options, callback) => {
-      this.#resolveChecked(hostname).then(
-        (addresses) => {
-          const wanted = options.family === 4 || options.family === 6 ? options.family : 0;
-          const usable = wanted === 0 ? addresses : addresses.filter((a) => a.family === wanted);
-          if (options.all) {
-            callback(null, usable);
-            return;
-          }
-          const first = usable[0];
-          if (first === undefined) callback(notFound(hostname), '', 0);
-          else callback(null, first.address, first.family);
-        },
-        (error: NodeJS.ErrnoException) => callback(error, '', 0),
-      );
-    };
-  }
-
-  async #resolveChecked(hostname: string): Promise<ResolvedAddress[]> {
-    const addresses = await this.#resolve(hostname);
-    if (addresses.length === 0) throw notFound(hostname);
-    for (const { address } of addresses) {
-      const refusal = this.policy.checkAddress(address, hostname);
-      if (refusal !== null) throw new SsrfBlockedError(refusal);
-    }
-    return addresses;
-  }
-
-  #translate(
-    error: unknown,
-    where: { method: string; url: URL; timeoutMs: number; timedOut: boolean; req: GuardedRequest },
-  ): unknown {
-    const refusal = findRefusal(error);
-    if (refusal !== null) {
-      recordRefusal(refusal);
-      return new PermanentNodeError('connector_blocked', describeRefusal(refusal), {
-        details: {
-          host: refusal.hostname,
-          ...(refusal.address === null ? {} : { address: refusal.address }),
-          rule: refusal.rule,
-          ...(refusal.cidr === null ? {} : { cidr: refusal.cidr }),
-        },
-      });
-    }
-    if (error instanceof PermanentNodeError || error instanceof TransientNodeError) return error;
-    const target = `${where.method} ${redactUrl(where.url)}`;
-    if (where.timedOut) {
-      return new TransientNodeError(
-        'connector_error',
-        `${target}: no complete response within ${where.timeoutMs} ms`,
-        {
-          details: { timeoutMs: where.timeoutMs },
-        },
-      );
-    }
-    if (where.req.signal?.aborted) return where.req.signal.reason ?? error;
-    const code = errorCode(error);
-    if (code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_URL' || code === 'ERR_INVALID_ARG_TYPE') {
-      return new PermanentNodeError(
-        'connector_error',
-        `${target}: invalid request (${(error as Error).message})`,
-      );
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    return new TransientNodeError('connector_error', `${target}: request failed (${code ?? message})`, {
-      cause: error,
-      details: code === undefined ? {} : { errorCode: code },
-    });
-  }
-}
-
-/** Records a refusal on the active span (the node's span, or the agent's tool span). */
-function recordRefusal(refusal: SsrfRefusal): void {
-  const span = trace.getActiveSpan();
-  if (span === undefined) return;
-  const reason = describeRefusal(refusal);
-  const attributes = {
-    [FlowtraceAttributes.CONNECTOR_BLOCKED_REASON]: reason,
-    [FlowtraceAttributes.CONNECTOR_BLOCKED_RULE]: refusal.rule,
-    [FlowtraceAttributes.CONNECTOR_BLOCKED_HOST]: refusal.hostname,
-    ...(refusal.address === null ? {} : { [FlowtraceAttributes.CONNECTOR_BLOCKED_ADDRESS]: refusal.address }),
-  };
-  span.addEvent(FlowtraceEvents.CONNECTOR_BLOCKED, attributes);
-  span.setAttributes(attributes);
-}
-
-function findRefusal(error: unknown): SsrfRefusal | null {
-  const seen = new Set<unknown>();
-  const queue: unknown[] = [error];
-  while (queue.length > 0) {
-    const current = queue.shift();
-    if (current === null || typeof current !== 'object' || seen.has(current)) continue;
-    seen.add(current);
-    if (current instanceof SsrfBlockedError) return current.refusal;
-    // autoSelectFamily reports per-address failures as an AggregateError.
-    if (current instanceof AggregateError) queue.push(...current.errors);
-    if ('cause' in current) queue.push((current as { cause: unknown }).cause);
-  }
-  return null;
-}
-
-async function readLimited(
-  body: Readable,
-  headers: Record<string, string | string[] | undefined>,
-  maxBytes: number,
-  url: URL,
-): Promise<Buffer> {
-  const tooLarge = (): PermanentNodeError =>
-    new PermanentNodeError(
-      'connector_error',
-      `response from ${redactUrl(url)} exceeds the ${maxBytes}-byte limit (the node's maxResponseBytes, at most the worker's FLOWTRACE_CONNECTOR_MAX_RESPONSE_BYTES); the rest was not read`,
-      {
-        details: { maxResponseBytes: maxBytes },
-      },
-    );
-  // The decompress interceptor drops `content-length` from a body it decodes: one that is left is the
-  // length of the bytes read here.
-  const declared = Number(headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    body.destroy();
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of body) {
-      const buf = chunk as Buffer;
-      total += buf.length;
-      if (total > maxBytes) throw tooLarge();
-      chunks.push(buf);
-    }
-  } catch (error) {
-    body.destroy();
-    throw error;
-  }
-  return Buffer.concat(chunks, total);
-}
-
-function prepareHeaders(input: Readonly<Record<string, string>>, userAgent: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [rawName, value] of Object.entries(input)) {
-    const name = rawName.toLowerCase();
-    if (!TOKEN.test(name)) {
-      throw new PermanentNodeError('connector_error', `header name "${rawName}" is not a valid HTTP token`);
-    }
-    if (FORBIDDEN_REQUEST_HEADERS.has(name)) {
-      throw new PermanentNodeError(
-        'connector_error',
-        `header "${name}" is set by the HTTP client and may not be set by a workflow; remove it`,
-      );
-    }
-    if (/[\r\n\0]/.test(value)) {
-      throw new PermanentNodeError(
-        'connector_error',
-        `header "${name}" contains a line break or NUL character`,
-      );
-    }
-    out[name] = value;
-  }
-  if (out['user-agent'] === undefined) out['user-agent'] = userAgent;
-  return out;
-}
-
-function pickHeaders(headers: Record<string, string>, names: readonly string[]): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => names.includes(name)));
-}
-
-function omitHeaders(headers: Record<string, string>, names: ReadonlySet<string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => !names.has(name)));
-}
-
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name === 'set-cookie') continue;
-    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
-
-function parseUrl(input: string | URL): URL {
-  try {
-    return new URL(input);
-  } catch {
-    throw new PermanentNodeError(
-      'connector_error',
-      `"${truncate(String(input), 200)}" is not an absolute URL`,
-    );
-  }
-}
-
-/** The URL without query string or user info, for messages: queries often carry tokens. */
-export function redactUrl(input: string | URL): string {
-  try {
-    const url = new URL(input);
-    return `${url.protocol}//${url.host}${url.pathname}${url.search === '' ? '' : '?…'}`;
-  } catch {
-    return truncate(String(input), 200);
-  }
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}…`;
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string') {
-    return error.code;
-  }
-  return undefined;
-}
-
-function notFound(hostname: string): NodeJS.ErrnoException {
-  const error: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
-  error.code = 'ENOTFOUND';
-  return error;
-}
-
-async function systemResolver(hostname: string): Promise<ResolvedAddress[]> {
-  const results = await dnsLookup(normalizeHostname(hostname), { all: true, verbatim: true });
-  return results.map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
 }

@@ -12,8 +12,9 @@ import {
 } from '@flowtrace/workflow';
 import { trace } from '@opentelemetry/api';
 import { redactSecrets } from '../redaction/redactor.ts';
+import { redactUrl } from './connector-url.ts';
 import type { CredentialStore } from './credentials.ts';
-import { type GuardedHttpClient, type GuardedResponse, redactUrl } from './guarded-http-client.ts';
+import type { GuardedHttpClient, GuardedResponse } from './guarded-http-client.ts';
 
 /** What a connector node or an agent's HTTP tool asks for; strings are templates. */
 export interface HttpCallSpec {
