@@ -19,16 +19,18 @@ import { scaling } from './scenarios/s6-scaling.ts';
 import { completeness } from './scenarios/s7-completeness.ts';
 import { eventStreams } from './scenarios/s8-event-streams.ts';
 import { tenantFairness } from './scenarios/s9-tenant-fairness.ts';
+import { largeOutputs } from './scenarios/s10-large-outputs.ts';
+import { latencyScaling } from './scenarios/s11-latency-scaling.ts';
 
 /**
- * `npm run bench`: what tracing and orchestration cost, side by side with raw BullMQ. Runs the eight
+ * `npm run bench`: what tracing and orchestration cost, side by side with raw BullMQ. Runs the
  * scenarios on this machine (real API and worker processes, real Redis and Postgres, a receiver process
  * for OTLP), prints the table, writes `bench/results/latest.json` and regenerates the results section of
  * `docs/benchmarks.md`.
  *
  *   npm run bench                 the full benchmark (about 6–7 minutes on 2 cores)
  *   npm run bench -- --smoke      every scenario with tiny counts (about a minute); fails only if the harness breaks
- *   npm run bench -- --only 2,4   some scenarios (7 needs 2, 4 or 6); the docs are not touched
+ *   npm run bench -- --only 2,4   some scenarios (7 needs 2, 4, 6, 10 or 11); the docs are not touched
  *   npm run bench -- --no-doc     leave docs/benchmarks.md alone
  *   npm run bench -- --profile    where the time goes: CPU profiles, Redis commands and SQL per node and per run
  */
@@ -166,6 +168,20 @@ const scenarios: { id: string; name: string; run: () => Promise<void> }[] = [
     name: 'tenant fairness',
     run: async () => {
       results.s9 = await tenantFairness(ctx);
+    },
+  },
+  {
+    id: '10',
+    name: 'large outputs',
+    run: async () => {
+      results.s10 = await largeOutputs(ctx);
+    },
+  },
+  {
+    id: '11',
+    name: 'horizontal scaling, latency-bound',
+    run: async () => {
+      results.s11 = await latencyScaling(ctx);
     },
   },
 ];

@@ -15,6 +15,13 @@ export interface BenchPlan {
   streams: { subscribers: number; manyRuns: number; chainLength: number };
   /** Scenario 9: tenant a's backlog of slow runs, tenant b's probe runs, the slow node's latency. */
   fairness: { backlog: number; probes: number; latencyMs: number; concurrency: number };
+  /**
+   * Scenario 10: fan-out workflows of each size (nodes per run), every node answering `outputTokens` of text
+   * (~4 bytes each), about `nodesPerRep` nodes per repetition.
+   */
+  largeOutputs: { sizes: number[]; nodesPerRep: number; outputTokens: number; reps: number };
+  /** Scenario 11: worker processes per point, the provider's latency, chain runs per worker per repetition. */
+  latencyScaling: { workers: number[]; latencyMs: number; runsPerWorker: number; reps: number };
   /** Worker concurrency (WORKER_CONCURRENCY), also the raw baseline's Worker concurrency. */
   concurrency: number;
 }
@@ -29,6 +36,8 @@ export const FULL_PLAN: BenchPlan = {
   scaling: { workers: [1, 2, 4], chainRuns: 100, reps: 3 },
   streams: { subscribers: 500, manyRuns: 50, chainLength: 10 },
   fairness: { backlog: 200, probes: 20, latencyMs: 250, concurrency: 8 },
+  largeOutputs: { sizes: [10, 200], nodesPerRep: 400, outputTokens: 25_600, reps: 3 },
+  latencyScaling: { workers: [1, 2, 4, 8], latencyMs: 100, runsPerWorker: 32, reps: 3 },
   concurrency: 16,
 };
 
@@ -42,5 +51,7 @@ export const SMOKE_PLAN: BenchPlan = {
   scaling: { workers: [1, 2], chainRuns: 4, reps: 1 },
   streams: { subscribers: 6, manyRuns: 3, chainLength: 3 },
   fairness: { backlog: 20, probes: 3, latencyMs: 100, concurrency: 4 },
+  largeOutputs: { sizes: [5, 20], nodesPerRep: 20, outputTokens: 25_600, reps: 1 },
+  latencyScaling: { workers: [1, 2], latencyMs: 100, runsPerWorker: 4, reps: 1 },
   concurrency: 16,
 };

@@ -7,6 +7,8 @@ import type { ScalingResult } from '../scenarios/s6-scaling.ts';
 import type { CompletenessResult } from '../scenarios/s7-completeness.ts';
 import type { EventStreamsResult } from '../scenarios/s8-event-streams.ts';
 import type { TenantFairnessResult } from '../scenarios/s9-tenant-fairness.ts';
+import type { LargeOutputsResult } from '../scenarios/s10-large-outputs.ts';
+import type { LatencyScalingResult } from '../scenarios/s11-latency-scaling.ts';
 import type { MachineInfo } from './machine.ts';
 import { ratio } from './stats.ts';
 
@@ -26,6 +28,8 @@ export interface BenchResults {
   s7?: CompletenessResult;
   s8?: EventStreamsResult;
   s9?: TenantFairnessResult;
+  s10?: LargeOutputsResult;
+  s11?: LatencyScalingResult;
   targets: TargetCheck[];
   errors: { scenario: string; error: string }[];
 }
@@ -61,6 +65,38 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       );
     }
   }
+  if (r.s2) {
+    for (const key of ['oneNode', 'chain'] as const) {
+      const w = r.s2[key];
+      const extra =
+        (w.traced.cpuMsPerNode.workers ?? Number.NaN) - (w.untraced.cpuMsPerNode.workers ?? Number.NaN);
+      add(
+        `tracing-worker-cpu-${key}`,
+        `Tracing: worker CPU per node traced − untraced (${w.workflow})`,
+        extra,
+        `${fix(extra)} ms`,
+        '≤ 0.1 ms',
+        extra <= 0.1,
+      );
+    }
+    const cpu = r.s2.chain.traced.cpuMsPerNode;
+    add(
+      'cpu-per-node-chain',
+      `Machine CPU per node, traced (${r.s2.chain.workflow})`,
+      cpu.total ?? Number.NaN,
+      `${fix(cpu.total ?? Number.NaN)} ms`,
+      '≤ 1.2 ms',
+      (cpu.total ?? Number.NaN) <= 1.2,
+    );
+    add(
+      'postgres-per-node-chain',
+      `Postgres CPU per node, traced (${r.s2.chain.workflow})`,
+      cpu.postgres ?? Number.NaN,
+      `${fix(cpu.postgres ?? Number.NaN)} ms`,
+      '≤ 0.5 ms',
+      (cpu.postgres ?? Number.NaN) <= 0.5,
+    );
+  }
   if (r.s1 && r.s2) {
     for (const key of ['oneNode', 'chain'] as const) {
       const w = r.s2[key];
@@ -70,8 +106,8 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
         `Orchestration: traced fleet nodes/s ÷ raw BullMQ jobs/s (${w.workflow})`,
         value,
         fix(value, 3),
-        '≥ 0.5',
-        value >= 0.5,
+        '≥ 0.25',
+        value >= 0.25,
       );
     }
   }
@@ -81,8 +117,16 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       'API: runs accepted/s traced ÷ raw queue.add jobs/s',
       r.s3.tracedOverRaw,
       fix(r.s3.tracedOverRaw, 3),
-      '≥ 0.7',
-      r.s3.tracedOverRaw >= 0.7,
+      '≥ 0.4',
+      r.s3.tracedOverRaw >= 0.4,
+    );
+    add(
+      'api-p99',
+      `API: POST /v1/runs p99 latency, traced, ${r.s3.connections} connections`,
+      r.s3.traced.p99Ms,
+      ms(r.s3.traced.p99Ms),
+      '≤ 50 ms',
+      r.s3.traced.p99Ms <= 50,
     );
   }
   if (r.s4) {
@@ -148,6 +192,26 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       r.s7.requiredRatio === 1,
     );
   }
+  if (r.s10) {
+    add(
+      'large-outputs-flat',
+      `Claim cost against run size: machine CPU per node, ${r.s10.points.at(-1)?.nodes}-node ÷ ${r.s10.points[0]?.nodes}-node fan-out`,
+      r.s10.cpuGrowth,
+      fix(r.s10.cpuGrowth),
+      '≤ 1.2',
+      r.s10.cpuGrowth <= 1.2,
+    );
+  }
+  if (r.s11 && r.s11.linearPoints > 0) {
+    add(
+      'latency-scaling-linear',
+      'Latency-bound scaling: speedup ÷ workers until the CPU saturates (lowest)',
+      r.s11.minLinearEfficiency,
+      fix(r.s11.minLinearEfficiency),
+      '≥ 0.9',
+      r.s11.minLinearEfficiency >= 0.9,
+    );
+  }
   const fair = r.s9?.phases.find((p) => p.order === 'fair');
   if (fair) {
     add(
@@ -194,17 +258,31 @@ export function renderTable(r: BenchResults): string {
       ]);
       const t = target(`orchestration-${key}`);
       if (t) rows.push(['2', `Fleet, ${name}: traced ÷ raw BullMQ`, t.display, ...verdict(t.id)]);
-      const cpu = w.traced.cpuMsPerNode;
-      rows.push([
-        '2',
-        `Fleet, ${name}, traced: CPU ms per node`,
-        `worker ${fix(cpu.workers ?? Number.NaN)}, Postgres ${fix(cpu.postgres ?? Number.NaN)}, Redis ${fix(
-          cpu.redis ?? Number.NaN,
-        )}, receiver ${fix(cpu.receiver ?? Number.NaN)}, machine ${fix(cpu.total ?? Number.NaN)}`,
-        '',
-        '',
-      ]);
+      for (const variantName of ['traced', 'untraced'] as const) {
+        const cpu = w[variantName].cpuMsPerNode;
+        rows.push(['2', `Fleet, ${name}, ${variantName}: CPU ms per node`, cpuLine(cpu), '', '']);
+      }
+      const extra = target(`tracing-worker-cpu-${key}`);
+      if (extra)
+        rows.push([
+          '2',
+          `Fleet, ${name}: worker CPU per node, traced − untraced`,
+          extra.display,
+          ...verdict(extra.id),
+        ]);
     }
+    rows.push([
+      '2',
+      'Machine CPU per node, traced chain',
+      target('cpu-per-node-chain')?.display ?? 'n/a',
+      ...verdict('cpu-per-node-chain'),
+    ]);
+    rows.push([
+      '2',
+      'Postgres CPU per node, traced chain',
+      target('postgres-per-node-chain')?.display ?? 'n/a',
+      ...verdict('postgres-per-node-chain'),
+    ]);
   }
   if (r.s3) {
     const v = (x: ApiSubmissionResult['traced']) =>
@@ -214,6 +292,7 @@ export function renderTable(r: BenchResults): string {
     rows.push(['3', `Raw \`queue.add\`, ${r.s3.connections} in flight`, v(r.s3.raw), '', '']);
     rows.push(['3', 'API traced ÷ untraced', fix(r.s3.tracedOverUntraced), '', '']);
     rows.push(['3', 'API traced ÷ raw `queue.add`', fix(r.s3.tracedOverRaw, 3), ...verdict('api-vs-raw')]);
+    rows.push(['3', 'API traced p99', ms(r.s3.traced.p99Ms), ...verdict('api-p99')]);
   }
   if (r.s4) {
     const d = r.s4;
@@ -394,11 +473,57 @@ export function renderTable(r: BenchResults): string {
       ...(p.order === 'fair' ? verdict('fairness-p99') : ['', '']),
     ]);
   }
+  if (r.s10) {
+    for (const p of r.s10.points) {
+      rows.push([
+        '10',
+        `${p.nodes}-node fan-out, ~${Math.round(r.s10.outputBytes / 1024)} KiB outputs: nodes/s; CPU ms per node`,
+        `${int(p.nodesPerSecond)}; ${cpuLine(p.cpuMsPerNode)}`,
+        '',
+        '',
+      ]);
+    }
+    rows.push([
+      '10',
+      'CPU per node, largest ÷ smallest run: machine (worker, Postgres)',
+      `${fix(r.s10.cpuGrowth)} (${fix(r.s10.workerCpuGrowth)}, ${fix(r.s10.postgresCpuGrowth)})`,
+      ...verdict('large-outputs-flat'),
+    ]);
+  }
+  if (r.s11) {
+    const points = r.s11.points
+      .map(
+        (p) =>
+          `${p.workers}: ${int(p.nodesPerSecond)} (×${fix(p.speedup)}, ${Math.round(p.machineUtilisation * 100)} % busy)`,
+      )
+      .join(', ');
+    rows.push([
+      '11',
+      `Workers → nodes/s (speedup, machine busy), ${r.s11.latencyMs} ms provider, ${r.s11.cores} cores`,
+      points,
+      '',
+      '',
+    ]);
+    rows.push([
+      '11',
+      'Lowest speedup ÷ workers before the CPU saturates; saturated at',
+      `${fix(r.s11.minLinearEfficiency)}; ${r.s11.saturatedAt === null ? 'not saturated' : `${r.s11.saturatedAt} workers`}`,
+      ...verdict('latency-scaling-linear'),
+    ]);
+  }
   const header = ['#', 'Measure', 'Value', 'Target', 'Result'];
   // Padded as Biome formats Markdown tables, so the regenerated page passes `biome check` as it is.
   const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 3)).join(' | ')} |`;
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** CPU milliseconds per node by component, as one table cell. */
+function cpuLine(cpu: Record<string, number>): string {
+  const f = (name: string) => fix(cpu[name] ?? Number.NaN);
+  return `worker ${f('workers')}, Postgres ${f('postgres')}, Redis ${f('redis')}, API ${f('api')}, receiver ${f(
+    'receiver',
+  )}, machine ${f('total')}`;
 }
 
 export function renderMachine(r: BenchResults): string {

@@ -60,7 +60,21 @@ export function sanityProblems(r: BenchResults, only: Set<string> | undefined): 
     for (const p of r.s9?.phases ?? [])
       check(p.startDelayMs.count > 0, `s9 ${p.order}: no start delays of tenant b's runs`);
   }
-  if (wanted('7') && (wanted('2') || wanted('4') || wanted('6'))) {
+  if (wanted('10')) {
+    check((r.s10?.points.length ?? 0) >= 2, 's10: missing run sizes');
+    for (const p of r.s10?.points ?? [])
+      for (const rep of p.reps)
+        check(
+          rep.nodes === rep.runs * p.nodes,
+          `s10 ${p.nodes}-node: ${rep.nodes} nodes ran for ${rep.runs} runs`,
+        );
+  }
+  if (wanted('11'))
+    check(
+      (r.s11?.points.length ?? 0) > 0 && r.s11?.points.every((p) => positive(p.nodesPerSecond)) === true,
+      's11: no scaling points',
+    );
+  if (wanted('7') && (wanted('2') || wanted('4') || wanted('6') || wanted('10') || wanted('11'))) {
     check((r.s7?.runs ?? 0) > 0 && (r.s7?.requiredReceived ?? 0) > 0, 's7: no traced runs received');
   }
   return problems;

@@ -40,3 +40,37 @@ export function fanOutIn(width: number): BenchWorkflow {
     ],
   };
 }
+
+/**
+ * root → `width` parallel leaves on `provider`: every leaf's only ancestor is the root, so what a leaf's
+ * claim should read does not grow with the width (the leaves' outputs together are the run's output).
+ */
+export function fanOut(width: number, provider: string, maxTokens?: number): BenchWorkflow {
+  const config = (id: string) => ({
+    provider,
+    model: 'sim-small',
+    prompt: `Node ${id} of run {{input.seq}}`,
+    ...(maxTokens ? { maxTokens } : {}),
+  });
+  return {
+    name: `bench-fan-out-${width + 1}-${provider}`,
+    nodes: [
+      { id: 'root', type: 'llm', config: config('root') },
+      ...Array.from({ length: width }, (_, i) => ({
+        id: `leaf${i}`,
+        type: 'llm' as const,
+        dependsOn: ['root'],
+        config: config(`leaf${i}`),
+      })),
+    ],
+  };
+}
+
+/** `chain(length)` on another provider (a simulated one with latency, say). */
+export function chainOn(length: number, provider: string): BenchWorkflow {
+  const base = chain(length);
+  return {
+    name: `${base.name}-${provider}`,
+    nodes: base.nodes.map((node) => ({ ...node, config: { ...node.config, provider } })),
+  };
+}
