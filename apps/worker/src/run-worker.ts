@@ -113,11 +113,14 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
     signals,
     logger,
   });
+  // Group commit of the per-node writes (claims, outcomes, model calls) of this process's concurrent jobs.
+  const batching = { maxBatch: config.DATABASE_BATCH_MAX, maxInFlight: config.DATABASE_BATCH_IN_FLIGHT };
   const processor = new NodeProcessor(
     {
       store: new NodeStateStore({
         sql: database.sql,
         tracer,
+        batching,
         // Wakes the API processes that stream this run's events.
         events: new RedisRunEventNotifier({ redis: producer, prefix: config.QUEUE_PREFIX, logger }),
       }),
@@ -133,7 +136,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
       metrics,
       tracer,
       logger,
-      spend: new SpendLedger({ sql: database.sql, tracer }),
+      spend: new SpendLedger({ sql: database.sql, tracer, batching }),
       limits,
       stops: new RunStopChannel({ redis: producer, prefix: config.QUEUE_PREFIX }),
     },

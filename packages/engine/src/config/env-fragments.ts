@@ -28,6 +28,14 @@ export const infrastructureEnv = {
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   /** Set false behind PgBouncer in transaction mode, which cannot keep prepared statements. */
   DATABASE_PREPARE: envBoolean.default(true),
+  /**
+   * Group commit: claims, node outcomes and new runs that arrive while earlier ones are being written are
+   * committed together, up to this many per transaction (1: each on its own). Fewer commits per node is
+   * what keeps Postgres from being the fleet's ceiling.
+   */
+  DATABASE_BATCH_MAX: z.coerce.number().int().min(1).max(1_000).default(64),
+  /** Batches of one kind being written at once per process; more writes wait and go in the next one. */
+  DATABASE_BATCH_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
   /** The vector store (pgvector) for RAG collections; the main database when unset. */
   VECTOR_DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   VECTOR_DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(5),

@@ -3,6 +3,7 @@ import type { ModelCallEstimate, ModelCallRecord } from '@flowtrace/workflow';
 import { type Tracer, trace } from '@opentelemetry/api';
 import { storableModelCall } from '../store/ledger-rows.ts';
 import { retryTransient } from '../store/retry-transient.ts';
+import { NO_BATCHING, WriteBatcher, type WriteBatcherOptions } from '../store/write-batcher.ts';
 import { withDbSpan } from '../tracing/db-span.ts';
 import { type BudgetViolation, budgetViolation, type UsageTotals } from './budget.ts';
 import type { TenantLimits } from './tenant-limits.ts';
@@ -36,11 +37,21 @@ const TODAY = "(now() at time zone 'utc')::date";
 export class SpendLedger {
   readonly #sql: Sql;
   readonly #tracer: Tracer;
+  readonly #records: WriteBatcher;
 
-  /** Without a tracer (the CLI), the global one: a no-op unless an SDK is registered. */
-  constructor(deps: { sql: Sql; tracer?: Tracer }) {
+  /**
+   * Without a tracer (the CLI), the global one: a no-op unless an SDK is registered. With `batching`,
+   * answered calls recorded at the same time are committed together (one lock on the tenant's day counter
+   * per batch instead of one per call).
+   */
+  constructor(deps: { sql: Sql; tracer?: Tracer; batching?: WriteBatcherOptions }) {
     this.#sql = deps.sql;
     this.#tracer = deps.tracer ?? trace.getTracer('flowtrace-engine');
+    this.#records = new WriteBatcher(
+      { sql: this.#sql, tracer: this.#tracer },
+      'record_model_call',
+      deps.batching ?? NO_BATCHING,
+    );
   }
 
   /** The tenant's usage in the current UTC day and month. */
@@ -130,16 +141,19 @@ export class SpendLedger {
    * difference); without one the row is inserted. Either way a repeated write changes nothing.
    */
   record(slot: CallSlot, call: ModelCallRecord, reserved: boolean): Promise<void> {
+    // Keyed by tenant first: a batch takes the tenants' day counters in one order.
+    const key = `${slot.tenantId}:${slot.owner.kind === 'node' ? slot.owner.runId : slot.owner.ingestionId}`;
     return withDbSpan(this.#tracer, 'record_model_call', () =>
-      retryTransient(async () => {
-        if (reserved && (await this.#settle(slot, call))) return;
-        await this.#insert(slot, call);
-      }),
+      retryTransient(() =>
+        this.#records.write(key, async (sql) => {
+          if (reserved && (await this.#settle(sql, slot, call))) return;
+          await this.#insert(sql, slot, call);
+        }),
+      ),
     );
   }
 
-  async #settle(slot: CallSlot, call: ModelCallRecord): Promise<boolean> {
-    const sql = this.#sql;
+  async #settle(sql: Sql, slot: CallSlot, call: ModelCallRecord): Promise<boolean> {
     const row = rowOf(slot, call);
     const rows = await sql`
       with previous as (
@@ -166,8 +180,7 @@ export class SpendLedger {
     return rows.length > 0;
   }
 
-  async #insert(slot: CallSlot, call: ModelCallRecord): Promise<void> {
-    const sql = this.#sql;
+  async #insert(sql: Sql, slot: CallSlot, call: ModelCallRecord): Promise<void> {
     await sql`
       with inserted as (
         insert into model_cost_logs ${sql(rowOf(slot, call))}

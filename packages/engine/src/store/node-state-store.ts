@@ -23,6 +23,7 @@ import type {
   RunTraceIdentity,
   StoredError,
 } from './types.ts';
+import { NO_BATCHING, WriteBatcher, type WriteBatcherOptions } from './write-batcher.ts';
 
 /** What a worker needs to execute a node it has claimed. */
 export interface ClaimedNode {
@@ -127,10 +128,25 @@ export class NodeStateStore {
   readonly #events: RunEventNotifier | undefined;
 
   /** `events` is told when a write's events have committed (live readers of the run are woken). */
-  constructor(deps: { sql: Sql; tracer: Tracer; events?: RunEventNotifier }) {
+  readonly #claims: WriteBatcher;
+  readonly #outcomes: WriteBatcher;
+
+  /**
+   * `events` is told when a write's events have committed (live readers of the run are woken). With
+   * `batching`, claims and recorded outcomes of concurrent jobs are committed together (`WriteBatcher`).
+   */
+  constructor(deps: {
+    sql: Sql;
+    tracer: Tracer;
+    events?: RunEventNotifier;
+    batching?: WriteBatcherOptions;
+  }) {
     this.#sql = deps.sql;
     this.#tracer = deps.tracer;
     this.#events = deps.events;
+    const batching = deps.batching ?? NO_BATCHING;
+    this.#claims = new WriteBatcher(deps, 'claim_node', batching);
+    this.#outcomes = new WriteBatcher(deps, 'finish_node', batching);
   }
 
   /**
@@ -143,8 +159,8 @@ export class NodeStateStore {
     // node needs whatever the size of its run; every completed output when the caller does not know them.
     const outputsOf = ref.outputsOf ? sql`and d.node_id = any(${ref.outputsOf as string[]}::text[])` : sql``;
     const sameWorkflow = ref.workflowId ? sql`and r.workflow_id = ${ref.workflowId}::uuid` : sql``;
-    const claimed = withDbSpan(this.#tracer, 'claim_node', async (): Promise<ClaimedNode | null> => {
-      const rows = await sql`
+    const claim = async (db: Sql): Promise<ClaimedNode | null> => {
+      const rows = await db`
         with run_lock as (
           -- The run's row before the node's: the lock order of every writer of a run's events (see
           -- lockRunForEvents). The node row is locked by the UPDATE below, which joins this row.
@@ -223,7 +239,8 @@ export class NodeStateStore {
               }
             : null,
       };
-    });
+    };
+    const claimed = withDbSpan(this.#tracer, 'claim_node', () => this.#claims.write(ref.runId, claim));
     return announceCommitted(this.#events, ref.runId, claimed, (node) => node !== null);
   }
 
@@ -285,8 +302,8 @@ export class NodeStateStore {
     // rows, the order every other writer of a run uses, so two predecessors finishing together cannot
     // deadlock. Row locks make exactly one of them see a join node's last dependency go. The run's row is
     // updated even when the run is no longer running, for the seq numbers of the events.
-    const write = withDbSpan(this.#tracer, 'finish_node', async (): Promise<FinishNodeResult> => {
-      const [row] = await sql`
+    const finish = async (db: Sql): Promise<FinishNodeResult> => {
+      const [row] = await db`
         with run_lock as (
           select id, status from runs where id = ${input.runId} for no key update
         ),
@@ -394,7 +411,8 @@ export class NodeStateStore {
           : null,
         ready: (row?.ready ?? []) as ReadyNode[],
       };
-    });
+    };
+    const write = withDbSpan(this.#tracer, 'finish_node', () => this.#outcomes.write(input.runId, finish));
     return announceCommitted(this.#events, input.runId, write, (result) => result.applied);
   }
 
