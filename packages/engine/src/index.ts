@@ -116,12 +116,11 @@ export {
   type CreateRunResult,
   type EventView,
   type NewRun,
-  type RunNodeView,
   RunRepository,
-  type RunView,
   type StoredWorkflow,
 } from './store/run-repository.ts';
 export { RunSpanGate } from './store/run-span-gate.ts';
+export type { RunNodeView, RunView } from './store/run-view.ts';
 export type { FinishedRun, RunTraceIdentity, StoredError } from './store/types.ts';
 export { CompiledWorkflow, WorkflowCatalog } from './store/workflow-catalog.ts';
 export { RunSubmitter, type SubmitRunRequest, type SubmitRunResult } from './submission/run-submitter.ts';
