@@ -60,8 +60,11 @@ export const tenantLimitsSchema = z
   .strict()
   .transform((value): TenantLimits => ({ ...NO_LIMITS, ...dropUndefined(value) }));
 
-function dropUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** The fields that are set: spread over defaults, an absent field keeps the default. */
+function dropUndefined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 /** The lower of two limits, null meaning none. */

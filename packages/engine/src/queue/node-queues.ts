@@ -55,11 +55,14 @@ export class NodeQueues {
             )
           : undefined;
         await this.queue(type).addBulk(
-          group.map((job, index) => ({
-            name: job.data.nodeId,
-            data: job.data,
-            opts: priorities ? { ...job.opts, priority: priorities[index] } : job.opts,
-          })),
+          group.map((job, index) => {
+            const priority = priorities?.[index];
+            return {
+              name: job.data.nodeId,
+              data: job.data,
+              opts: priority === undefined ? job.opts : { ...job.opts, priority },
+            };
+          }),
         );
       }),
     );

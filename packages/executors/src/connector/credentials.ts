@@ -30,7 +30,7 @@ export interface CredentialGrant {
   /** Whether the request (or a redirect hop) to `url` may carry the headers. */
   allows(url: URL): boolean;
   /** `credential_not_allowed` for a destination outside `hosts`. */
-  refusal(url: URL, where?: { nodeId?: string }): PermanentNodeError;
+  refusal(url: URL, where?: { nodeId?: string | undefined }): PermanentNodeError;
 }
 
 interface StoredCredential {

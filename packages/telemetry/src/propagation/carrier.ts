@@ -17,9 +17,9 @@ import { formatTraceparent, W3cTraceContextPropagator } from './w3c-trace-contex
  * bloat jobs: values past these sizes are dropped at extraction, and the consumer starts a new trace.
  */
 export interface TraceCarrier {
-  traceparent?: string;
-  tracestate?: string;
-  baggage?: string;
+  traceparent?: string | undefined;
+  tracestate?: string | undefined;
+  baggage?: string | undefined;
 }
 
 const MAX_TRACEPARENT = 512;

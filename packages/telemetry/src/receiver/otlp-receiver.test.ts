@@ -53,7 +53,7 @@ describe.each(ENCODINGS)('OtlpReceiver with $protocol, compression $compression'
 describe('OtlpReceiver', () => {
   it('has an endpoint on 127.0.0.1 and answers 404, 405, 415 and 400 to what is not an OTLP export', async () => {
     expect(receiver().endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const post = (path: string, body: RequestInit['body'], contentType: string) =>
+    const post = (path: string, body: NonNullable<RequestInit['body']>, contentType: string) =>
       fetch(`${receiver().endpoint}${path}`, {
         method: 'POST',
         body,

@@ -18,7 +18,7 @@ export type Attrs = Record<string, AttrValue>;
 
 export interface ReceivedScope {
   name: string;
-  version?: string;
+  version?: string | undefined;
 }
 
 export type ReceivedSpanKind = 'UNSPECIFIED' | 'INTERNAL' | 'SERVER' | 'CLIENT' | 'PRODUCER' | 'CONSUMER';
@@ -29,20 +29,26 @@ export interface ReceivedSpan {
   traceId: string;
   spanId: string;
   /** Undefined for a root span. */
-  parentSpanId?: string;
-  traceState?: string;
+  parentSpanId?: string | undefined;
+  traceState?: string | undefined;
   name: string;
   kind: ReceivedSpanKind;
   startTimeUnixNano: bigint;
   endTimeUnixNano: bigint;
   attributes: Attrs;
-  status: { code: 'UNSET' | 'OK' | 'ERROR'; message?: string };
+  status: { code: 'UNSET' | 'OK' | 'ERROR'; message?: string | undefined };
   events: { name: string; timeUnixNano: bigint; attributes: Attrs }[];
-  links: { traceId: string; spanId: string; traceState?: string; attributes: Attrs; flags?: number }[];
+  links: {
+    traceId: string;
+    spanId: string;
+    traceState?: string | undefined;
+    attributes: Attrs;
+    flags?: number | undefined;
+  }[];
   resource: Attrs;
   scope: ReceivedScope;
   /** W3C trace flags in the low byte, OTLP's has-is-remote/is-remote bits (0x100/0x200) above. */
-  flags?: number;
+  flags?: number | undefined;
 }
 
 export type ReceivedMetricType = 'gauge' | 'sum' | 'histogram' | 'exponentialHistogram' | 'summary';
@@ -55,27 +61,27 @@ export interface ReceivedMetric {
   unit: string;
   type: ReceivedMetricType;
   /** Sums only. */
-  isMonotonic?: boolean;
+  isMonotonic?: boolean | undefined;
   /** Sums and histograms only. */
-  temporality?: ReceivedTemporality;
+  temporality?: ReceivedTemporality | undefined;
   attributes: Attrs;
   /** Gauges and sums: `asInt` or `asDouble`, whichever was sent. */
-  value?: number;
+  value?: number | undefined;
   /** Histograms and summaries from here on. */
-  count?: number;
-  sum?: number;
-  min?: number;
-  max?: number;
-  bucketCounts?: number[];
-  explicitBounds?: number[];
+  count?: number | undefined;
+  sum?: number | undefined;
+  min?: number | undefined;
+  max?: number | undefined;
+  bucketCounts?: number[] | undefined;
+  explicitBounds?: number[] | undefined;
   /** Exponential histograms only. */
-  scale?: number;
-  zeroCount?: number;
-  zeroThreshold?: number;
-  positive?: { offset: number; bucketCounts: number[] };
-  negative?: { offset: number; bucketCounts: number[] };
+  scale?: number | undefined;
+  zeroCount?: number | undefined;
+  zeroThreshold?: number | undefined;
+  positive?: { offset: number; bucketCounts: number[] } | undefined;
+  negative?: { offset: number; bucketCounts: number[] } | undefined;
   /** Summaries only. */
-  quantileValues?: { quantile: number; value: number }[];
+  quantileValues?: { quantile: number; value: number }[] | undefined;
   startTimeUnixNano: bigint;
   timeUnixNano: bigint;
   resource: Attrs;
@@ -93,10 +99,10 @@ export interface ReceivedLogRecord {
   /** Undefined when the record has no body. */
   body: AttrValue | undefined;
   attributes: Attrs;
-  traceId?: string;
-  spanId?: string;
-  flags?: number;
-  eventName?: string;
+  traceId?: string | undefined;
+  spanId?: string | undefined;
+  flags?: number | undefined;
+  eventName?: string | undefined;
   resource: Attrs;
   scope: ReceivedScope;
 }

@@ -1,13 +1,38 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import { OTLPTraceExporter as OTLPJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  type BatchSpanProcessorOptions,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
 
 function nonNegative(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
   const value = Number(raw);
   return Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+type BufferConfig = Pick<
+  BatchSpanProcessorOptions,
+  'maxQueueSize' | 'scheduledDelayMillis' | 'exportTimeoutMillis' | 'maxExportBatchSize'
+>;
+
+/** The `OTEL_BSP_*` settings that are set; the processor's own defaults apply to the others. */
+function bufferConfig(env: NodeJS.ProcessEnv): BufferConfig {
+  const settings: [keyof BufferConfig, string][] = [
+    ['maxQueueSize', 'OTEL_BSP_MAX_QUEUE_SIZE'],
+    ['scheduledDelayMillis', 'OTEL_BSP_SCHEDULE_DELAY'],
+    ['exportTimeoutMillis', 'OTEL_BSP_EXPORT_TIMEOUT'],
+    ['maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'],
+  ];
+  const config: BufferConfig = {};
+  for (const [option, name] of settings) {
+    const value = nonNegative(env, name);
+    if (value !== undefined) config[option] = value;
+  }
+  return config;
 }
 
 /**
@@ -42,10 +67,7 @@ export function createTraceProcessors(
     new BatchSpanProcessor({
       exporter,
       selfObsMeterProvider: selfObs,
-      maxQueueSize: nonNegative(env, 'OTEL_BSP_MAX_QUEUE_SIZE'),
-      scheduledDelayMillis: nonNegative(env, 'OTEL_BSP_SCHEDULE_DELAY'),
-      exportTimeoutMillis: nonNegative(env, 'OTEL_BSP_EXPORT_TIMEOUT'),
-      maxExportBatchSize: nonNegative(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+      ...bufferConfig(env),
     }),
   ];
 }

@@ -24,7 +24,7 @@ export interface TemplateScope {
   input?: unknown;
   nodes?: Record<string, { output: unknown }>;
   args?: unknown;
-  run?: Record<string, unknown>;
+  run?: Record<string, unknown> | undefined;
 }
 
 /** Parses every placeholder of a template; throws `invalid_definition` on a malformed one. */
