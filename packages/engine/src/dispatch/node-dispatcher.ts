@@ -59,6 +59,9 @@ export class NodeDispatcher {
   readonly #tracer: Tracer;
   readonly #metrics: FleetMetrics | undefined;
   readonly #gate: InflightGate | undefined;
+  /** Jobs of this turn's sends, enqueued together. */
+  readonly #pending: { jobs: readonly NodeJob[]; resolve: () => void; reject: (error: unknown) => void }[] =
+    [];
 
   constructor(deps: {
     queues: NodeQueues;
@@ -144,9 +147,7 @@ export class NodeDispatcher {
     try {
       const jobs = this.#gate ? await this.#gate.admit(prepared.jobs) : prepared.jobs;
       if (jobs.length < prepared.jobs.length) this.#markHeld(prepared, jobs);
-      // The send spans time the enqueue; the Redis commands under them (BullMQ's Lua scripts) would
-      // repeat that, so they run outside any span and the ioredis instrumentation leaves them out.
-      await context.with(ROOT_CONTEXT, () => this.#queues.addAll(jobs));
+      await this.#enqueue(jobs);
       for (const [queue, count] of perQueue) this.#metrics?.jobsSent(queue, count);
     } catch (error) {
       for (const span of prepared.spans) recordSpanError(span, error);
@@ -155,6 +156,34 @@ export class NodeDispatcher {
     } finally {
       for (const span of prepared.spans) span.end();
     }
+  }
+
+  /**
+   * Adds jobs together with those of every other `send` of the same turn (the outcomes of one batch commit
+   * resolve together): one `addBulk` per queue for all of them. All fail together, too: each caller then
+   * leaves its nodes to the reconciler, as with an enqueue of its own that failed.
+   */
+  #enqueue(jobs: readonly NodeJob[]): Promise<void> {
+    if (jobs.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ jobs, resolve, reject });
+      if (this.#pending.length > 1) return;
+      setImmediate(() => {
+        const pending = this.#pending.splice(0);
+        // The send spans time the enqueue; the Redis commands under them (BullMQ's Lua scripts) would
+        // repeat that, so they run outside any span and the ioredis instrumentation leaves them out.
+        context
+          .with(ROOT_CONTEXT, () => this.#queues.addAll(pending.flatMap((p) => p.jobs)))
+          .then(
+            () => {
+              for (const p of pending) p.resolve();
+            },
+            (error: unknown) => {
+              for (const p of pending) p.reject(error);
+            },
+          );
+      });
+    });
   }
 
   /** The send spans of jobs the gate held back say so; the job is enqueued when it is released. */

@@ -1,4 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@flowtrace/db/testing';
+import { semconv } from '@flowtrace/telemetry';
 import { type InMemoryTracing, startInMemoryTracing } from '@flowtrace/telemetry/testing';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -76,7 +77,10 @@ describe('WriteBatcher (real Postgres)', () => {
       Array.from({ length: 12 }, (_, i) =>
         batcher.write(`k${i}`, (sql) =>
           i === 5
-            ? sql`insert into batched (key, n, tx) values ('bad', 1 / 0, txid_current())`
+            ? sql`insert into batched (key, n, tx) values ('bad', 1 / 0, txid_current())`.then(() => ({
+                n: -1,
+                tx: '',
+              }))
             : insert(`k${i}`, i)(sql),
         ),
       ),
@@ -104,7 +108,7 @@ describe('WriteBatcher (real Postgres)', () => {
     expect(batches.length).toBeGreaterThan(0);
     for (const batch of batches) {
       expect(batch.kind).toBe(SpanKind.CLIENT);
-      const size = batch.attributes['db.operation.batch.size'] as number;
+      const size = batch.attributes[semconv.ATTR_DB_OPERATION_BATCH_SIZE] as number;
       expect(size).toBeGreaterThan(1);
       const parent = writes.find((w) => w.spanContext().spanId === batch.parentSpanContext?.spanId);
       expect(parent).toBeDefined();
