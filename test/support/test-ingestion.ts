@@ -29,14 +29,9 @@ export async function startTestIngestion(): Promise<TestIngestion> {
         {
           tenantId,
           collection,
-          documents: body.documents.map((d) => ({
-            content: d.content,
-            ...(d.source === undefined ? {} : { source: d.source }),
-            ...(d.title === undefined ? {} : { title: d.title }),
-            ...(d.metadata === undefined ? {} : { metadata: d.metadata }),
-          })),
-          ...(body.chunkSize === undefined ? {} : { chunkSize: body.chunkSize }),
-          ...(body.chunkOverlap === undefined ? {} : { chunkOverlap: body.chunkOverlap }),
+          documents: body.documents,
+          chunkSize: body.chunkSize,
+          chunkOverlap: body.chunkOverlap,
         },
       ),
     close: () => pg.close(),

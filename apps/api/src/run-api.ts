@@ -83,7 +83,12 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
   metrics.observeQueueDepth(() => queues.depths());
   const gate = new InflightGate({ sql: database.sql, limits, queues, metrics, logger });
   const dispatcher = new NodeDispatcher({ queues, tracer, metrics, gate });
-  const repository = new RunRepository({ sql: database.sql, tracer });
+  const repository = new RunRepository({
+    sql: database.sql,
+    tracer,
+    // Group commit of concurrent submissions: runs accepted together are stored in one transaction.
+    batching: { maxBatch: config.DATABASE_BATCH_MAX, maxInFlight: config.DATABASE_BATCH_IN_FLIGHT },
+  });
   const admission = new RunAdmission({
     limits,
     spend,
@@ -250,14 +255,9 @@ function createIngestion(
         tenantId,
         collection,
         ledger: ingestionCalls(governance.meter, tenantId),
-        documents: body.documents.map((d) => ({
-          content: d.content,
-          ...(d.source === undefined ? {} : { source: d.source }),
-          ...(d.title === undefined ? {} : { title: d.title }),
-          ...(d.metadata === undefined ? {} : { metadata: d.metadata }),
-        })),
-        ...(body.chunkSize === undefined ? {} : { chunkSize: body.chunkSize }),
-        ...(body.chunkOverlap === undefined ? {} : { chunkOverlap: body.chunkOverlap }),
+        documents: body.documents,
+        chunkSize: body.chunkSize,
+        chunkOverlap: body.chunkOverlap,
       },
     );
   };

@@ -191,9 +191,9 @@ try {
         match: values.match === 'prefix' ? 'prefix' : 'exact',
         input,
         output,
-        ...(cachedInput === undefined ? {} : { cachedInput }),
-        ...(cacheWrite === undefined ? {} : { cacheWrite }),
-        ...(reasoning === undefined ? {} : { reasoning }),
+        cachedInput,
+        cacheWrite,
+        reasoning,
         effectiveFrom: effectiveFrom.toISOString(),
       });
       if (!added)

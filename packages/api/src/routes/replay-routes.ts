@@ -38,8 +38,8 @@ export function replayRoutes(app: FastifyInstance, deps: ReplayRouteDeps): void 
         tenantId: principal.tenantId,
         apiKeyId: principal.apiKeyId,
         runId: request.params.id,
-        ...(body.fromNodes === undefined ? {} : { fromNodes: body.fromNodes }),
-        ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+        fromNodes: body.fromNodes,
+        idempotencyKey: body.idempotencyKey,
         traceContext: carrierFromHeaders(request.headers),
       });
       if (!result.created) reply.header('idempotent-replayed', 'true');

@@ -90,10 +90,10 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
       const result = await deps.submitter.submit({
         tenantId: principal.tenantId,
         apiKeyId: principal.apiKeyId,
-        ...(body.workflowId === undefined ? {} : { workflowId: body.workflowId }),
-        ...(body.workflow === undefined ? {} : { workflow: body.workflow }),
+        workflowId: body.workflowId,
+        workflow: body.workflow,
         input: body.input,
-        ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+        idempotencyKey: body.idempotencyKey,
         traceContext: carrierFromHeaders(request.headers),
       });
       if (!result.created) reply.header('idempotent-replayed', 'true');

@@ -7,7 +7,7 @@ interface StopMessage {
   runId: string;
   code: 'cancelled' | 'run_timeout';
   /** Why, as the stopped nodes record it; a default per code when absent. */
-  message?: string;
+  message?: string | undefined;
 }
 
 const DEFAULT_MESSAGES: Record<StopMessage['code'], string> = {

@@ -69,7 +69,7 @@ export class RunTerminator {
 
   async #publishStop(runId: string, code: 'cancelled' | 'run_timeout', message?: string): Promise<void> {
     try {
-      await this.#stops.publish({ runId, code, ...(message === undefined ? {} : { message }) });
+      await this.#stops.publish({ runId, code, message });
     } catch (error) {
       // Workers still notice at their next heartbeat.
       this.#logger.warn(
@@ -92,7 +92,7 @@ export class RunTerminator {
     const active = trace.getActiveSpan()?.spanContext();
     const result = await this.#store.terminate({
       runId,
-      ...(how.tenantId === undefined ? {} : { tenantId: how.tenantId }),
+      tenantId: how.tenantId,
       status: how.status,
       event: how.event,
       error: { code: how.code, message: how.message },

@@ -23,8 +23,8 @@ export interface ReplayRequest {
   apiKeyId: string | null;
   runId: string;
   /** Nodes to execute again (with their downstream); default: the failed and cancelled ones. */
-  fromNodes?: readonly string[];
-  idempotencyKey?: string;
+  fromNodes?: readonly string[] | undefined;
+  idempotencyKey?: string | undefined;
   /** The caller's W3C headers, for a request served with the SDK off (see `beginRequestTrace`). */
   traceContext?: TraceCarrier;
 }

@@ -57,7 +57,7 @@ export class RunControlStore {
    */
   terminate(input: {
     runId: string;
-    tenantId?: string;
+    tenantId?: string | undefined;
     status: 'cancelled' | 'failed';
     error: StoredError;
     event: 'run.cancelled' | 'run.failed';

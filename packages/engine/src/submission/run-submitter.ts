@@ -25,10 +25,10 @@ export interface SubmitRunRequest {
   tenantId: string;
   apiKeyId: string | null;
   /** A registered workflow version; or `workflow`, an inline definition registered on the fly. */
-  workflowId?: string;
+  workflowId?: string | undefined;
   workflow?: unknown;
   input?: unknown;
-  idempotencyKey?: string;
+  idempotencyKey?: string | undefined;
   /** The request's `traceparent`/`tracestate` headers: the run continues that trace, SDK on or off. */
   traceContext?: TraceCarrier;
 }

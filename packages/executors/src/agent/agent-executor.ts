@@ -320,7 +320,7 @@ function render(template: string, scope: TemplateScope, where: { nodeId: string 
     if (error instanceof FlowtraceError && !(error instanceof PermanentNodeError)) {
       throw new PermanentNodeError(error.code, error.message, {
         ...where,
-        ...(error.details === undefined ? {} : { details: error.details }),
+        details: error.details,
         cause: error,
       });
     }

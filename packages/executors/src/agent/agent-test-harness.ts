@@ -117,7 +117,7 @@ export async function runAgent(
       http: { client: http, credentials },
       llm: { providers, tracer: telemetry.tracer, pricing, capture },
     }),
-    ...(options.maxStoredChars === undefined ? {} : { maxStoredChars: options.maxStoredChars }),
+    maxStoredChars: options.maxStoredChars,
   });
   const execution = await executeAgentNode(telemetry.tracer, executor, {
     runId: 'run-42',

@@ -285,7 +285,7 @@ function embeddingsFromEnv(env: z.output<z.ZodObject<typeof embeddingsEnv>>): Em
     model: env.FLOWTRACE_EMBEDDINGS_MODEL ?? 'text-embedding-3-small',
     dimensions: env.FLOWTRACE_EMBEDDINGS_DIMENSIONS ?? 1536,
     batchSize: env.FLOWTRACE_EMBEDDINGS_BATCH_SIZE ?? 64,
-    ...(baseUrl === undefined ? {} : { baseUrl }),
-    ...(apiKey === undefined ? {} : { apiKey }),
+    baseUrl,
+    apiKey,
   };
 }

@@ -132,7 +132,7 @@ export class CredentialStore {
       throw new PermanentNodeError(
         'credential_not_allowed',
         `credential "${name}" is not available to this tenant on this worker; ask the operator to configure it in FLOWTRACE_CREDENTIALS for this tenant, or fix the workflow`,
-        { ...(where.nodeId === undefined ? {} : { nodeId: where.nodeId }), details: { credential: name } },
+        { nodeId: where.nodeId, details: { credential: name } },
       );
     }
     return {
@@ -144,7 +144,7 @@ export class CredentialStore {
           'credential_not_allowed',
           `credential "${name}" may not be sent to ${describeOrigin(url)}: that host is not among its hosts; point the request at one of them, or ask the operator to add it`,
           {
-            ...(at.nodeId === undefined ? {} : { nodeId: at.nodeId }),
+            nodeId: at.nodeId,
             details: { credential: name, host: url.hostname },
           },
         ),

@@ -55,11 +55,11 @@ export interface GuardedRequest {
    * and each redirect, must be a destination it `allows`, else the request fails with its `refusal`
    * before connecting; across origins it allows, its headers are kept.
    */
-  credential?: RequestCredential;
-  timeoutMs?: number;
+  credential?: RequestCredential | undefined;
+  timeoutMs?: number | undefined;
   /** At most the client's `maxResponseBytes`, which also applies when this is unset. */
-  maxResponseBytes?: number;
-  signal?: AbortSignal;
+  maxResponseBytes?: number | undefined;
+  signal?: AbortSignal | undefined;
 }
 
 /** What the client needs of a credential (see `CredentialGrant`). */

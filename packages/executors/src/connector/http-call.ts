@@ -20,15 +20,15 @@ import type { GuardedHttpClient, GuardedResponse } from './guarded-http-client.t
 export interface HttpCallSpec {
   method: string;
   url: string;
-  headers?: Readonly<Record<string, string>>;
-  query?: Readonly<Record<string, string>>;
+  headers?: Readonly<Record<string, string>> | undefined;
+  query?: Readonly<Record<string, string>> | undefined;
   /** A string template (sent as text) or a JSON value whose strings are templates (sent as JSON). */
   body?: unknown;
   /** Name of a configured credential whose headers are added at send time (to its hosts only). */
-  credential?: string;
-  timeoutMs?: number;
-  maxResponseBytes?: number;
-  responseType?: 'json' | 'text' | 'auto';
+  credential?: string | undefined;
+  timeoutMs?: number | undefined;
+  maxResponseBytes?: number | undefined;
+  responseType?: 'json' | 'text' | 'auto' | undefined;
 }
 
 export interface RenderedHttpRequest {
@@ -84,7 +84,7 @@ const SAFE_RESPONSE_HEADERS = new Set([
 export function renderHttpRequest(
   spec: HttpCallSpec,
   scope: TemplateScope,
-  where: { nodeId?: string } = {},
+  where: { nodeId?: string | undefined } = {},
 ): RenderedHttpRequest {
   const method = renderTemplate(spec.method, scope, where).toUpperCase();
   const url = new URL(renderUrlTemplate(spec.url, scope, where));
@@ -117,9 +117,9 @@ export async function performHttpCall(
   deps: HttpCallDeps,
   spec: HttpCallSpec,
   scope: TemplateScope,
-  options: { signal?: AbortSignal; nodeId?: string; tenantId?: string },
+  options: { signal?: AbortSignal | undefined; nodeId?: string | undefined; tenantId?: string | undefined },
 ): Promise<{ result: HttpCallResult; request: RenderedHttpRequest; response: GuardedResponse }> {
-  const where = options.nodeId === undefined ? {} : { nodeId: options.nodeId };
+  const where = { nodeId: options.nodeId };
   const grant =
     spec.credential === undefined
       ? undefined
@@ -144,9 +144,9 @@ export async function performHttpCall(
             refusal: (url: URL) => grant.refusal(url, where),
           },
         }),
-    ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
-    ...(spec.maxResponseBytes === undefined ? {} : { maxResponseBytes: spec.maxResponseBytes }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    timeoutMs: spec.timeoutMs,
+    maxResponseBytes: spec.maxResponseBytes,
+    signal: options.signal,
   });
   const body = parseBody(response, spec.responseType ?? 'auto', request.method);
   const result: HttpCallResult = { status: response.status, headers: safeHeaders(response.headers), body };
@@ -161,22 +161,16 @@ export async function performHttpCall(
 export function httpStatusError(
   result: HttpCallResult,
   request: { method: string; url: string },
-  options: { secrets?: readonly string[]; nodeId?: string; now?: number } = {},
+  options: { secrets?: readonly string[]; nodeId?: string | undefined; now?: number } = {},
 ): FlowtraceError | null {
   const { status } = result;
   if (status < 400) return null;
   const excerpt = bodyExcerpt(result.body, options.secrets ?? []);
   const message = `${request.method} ${redactUrl(request.url)} returned HTTP ${status}${excerpt === '' ? '' : `: ${excerpt}`}`;
-  const base = {
-    ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
-    details: { status },
-  };
+  const base = { nodeId: options.nodeId, details: { status } };
   if (status === 408 || status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(result.headers['retry-after'], options.now ?? Date.now());
-    return new TransientNodeError('connector_error', message, {
-      ...base,
-      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    });
+    return new TransientNodeError('connector_error', message, { ...base, retryAfterMs });
   }
   return new PermanentNodeError('connector_error', message, base);
 }

@@ -128,7 +128,7 @@ function render(template: string, scope: TemplateScope, nodeId: string): string 
     if (error instanceof FlowtraceError) {
       throw new PermanentNodeError(error.code, error.message, {
         nodeId,
-        ...(error.details === undefined ? {} : { details: error.details }),
+        details: error.details,
         cause: error,
       });
     }

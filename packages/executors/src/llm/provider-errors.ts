@@ -36,7 +36,7 @@ export function mapProviderFailure(
   if (failure.status !== undefined) details.status = failure.status;
   if (failure.providerErrorType) details.providerErrorType = failure.providerErrorType;
   if (failure.requestId) details.requestId = failure.requestId;
-  const options = { details, ...(failure.cause === undefined ? {} : { cause: failure.cause }) };
+  const options = { details, cause: failure.cause };
 
   if (failure.status === undefined) {
     const what = failure.timeout ? 'timed out' : 'could not be reached';
@@ -52,10 +52,7 @@ export function mapProviderFailure(
     return new PermanentNodeError('provider_rejected', message, options);
   }
   const retryAfterMs = retryAfterFromHeaders(failure.headers);
-  return new TransientNodeError('provider_error', message, {
-    ...options,
-    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-  });
+  return new TransientNodeError('provider_error', message, { ...options, retryAfterMs });
 }
 
 /**

@@ -10,10 +10,10 @@ export type DocumentMetadata = Record<string, JsonValue>;
 
 export interface IngestDocument {
   content: string;
-  source?: string;
-  title?: string;
+  source?: string | undefined;
+  title?: string | undefined;
   /** Copied onto every chunk, where `filter` matches it. */
-  metadata?: DocumentMetadata;
+  metadata?: DocumentMetadata | undefined;
 }
 
 export interface DocumentResult {
@@ -124,10 +124,10 @@ async function embedAndInsert(
 ): Promise<void> {
   const texts = group.flatMap((item) => item.chunks.map((c) => c.content));
   const { vectors } = await options.embedder.embed(texts, {
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.beforeCall === undefined ? {} : { beforeCall: options.beforeCall }),
-    ...(options.onCall === undefined ? {} : { onCall: options.onCall }),
-    ...(options.onCallFailed === undefined ? {} : { onCallFailed: options.onCallFailed }),
+    signal: options.signal,
+    beforeCall: options.beforeCall,
+    onCall: options.onCall,
+    onCallFailed: options.onCallFailed,
   });
   if (vectors.length !== texts.length) {
     throw new Error(`embedder returned ${vectors.length} vectors for ${texts.length} chunks`);

@@ -21,7 +21,7 @@ export type MetadataFilter = Record<string, string | number | boolean>;
 
 export interface SearchOptions {
   topK: number;
-  filter?: MetadataFilter;
+  filter?: MetadataFilter | undefined;
 }
 
 export interface SearchHit {

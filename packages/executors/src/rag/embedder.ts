@@ -22,16 +22,16 @@ export interface EmbeddingCall {
 }
 
 export interface EmbedOptions {
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Called before each model request with its texts; rejecting stops the request before it is made (a
    * budget). A request it let through ends in `onCall` or, without an answer, in `onCallFailed`.
    */
-  beforeCall?: (texts: readonly string[]) => Promise<void>;
+  beforeCall?: ((texts: readonly string[]) => Promise<void>) | undefined;
   /** Called once per answered model request, inside that request's `embeddings` span; awaited. */
-  onCall?: (call: EmbeddingCall) => void | Promise<void>;
+  onCall?: ((call: EmbeddingCall) => void | Promise<void>) | undefined;
   /** A request got no answer: `aborted` when the signal cut it off (it may still have been billed). */
-  onCallFailed?: (aborted: boolean) => Promise<void>;
+  onCallFailed?: ((aborted: boolean) => Promise<void>) | undefined;
 }
 
 export interface EmbedResult {

@@ -22,11 +22,11 @@ export interface IngestDocumentsRequest {
   collection: string;
   documents: readonly IngestDocument[];
   /** Used only when the collection is created; an existing collection keeps its own settings. */
-  chunkSize?: number;
-  chunkOverlap?: number;
-  signal?: AbortSignal;
+  chunkSize?: number | undefined;
+  chunkOverlap?: number | undefined;
+  signal?: AbortSignal | undefined;
   /** Called once per embedding request (e.g. to record its cost). */
-  onEmbeddingCall?: (call: EmbeddingCall) => void;
+  onEmbeddingCall?: ((call: EmbeddingCall) => void) | undefined;
   /**
    * Where the embedding calls are reserved against the tenant's budgets (a refused call is not made and
    * the ingestion stops with `budget_exceeded`) and recorded as they are answered.
@@ -89,8 +89,8 @@ export async function ingestDocuments(
       );
       const result = await deps.store.addDocuments(collection, request.documents, {
         embedder,
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-        ...(request.onEmbeddingCall === undefined ? {} : { onCall: request.onEmbeddingCall }),
+        signal: request.signal,
+        onCall: request.onEmbeddingCall,
         ...(request.ledger === undefined ? {} : ledgerEmbedHooks(request.ledger, embedder, deps.pricing)),
       });
       span.setAttributes({

@@ -50,9 +50,6 @@ export async function retrieve(
   const vector = vectors[0];
   if (vector === undefined) throw new Error('the embedder returned no vector for the query');
   request.signal.throwIfAborted();
-  const hits = await deps.store.search(collection, vector, {
-    topK: request.topK,
-    ...(request.filter === undefined ? {} : { filter: request.filter }),
-  });
+  const hits = await deps.store.search(collection, vector, { topK: request.topK, filter: request.filter });
   return { collection, hits };
 }

@@ -105,13 +105,13 @@ function parseNode(rawNode: unknown, index: number): WorkflowNode {
     throw new FlowtraceError(
       'unknown_node_type',
       `${label} has unknown type ${JSON.stringify(rawType)}; expected one of ${NODE_TYPES.join(', ')}`,
-      { ...(rawId === undefined ? {} : { nodeId: rawId }) },
+      { nodeId: rawId },
     );
   }
   const envelope = nodeEnvelopeSchema.safeParse(rawNode);
   if (!envelope.success) {
     throw new FlowtraceError('invalid_definition', `${label} is invalid: ${formatIssues(envelope.error)}`, {
-      ...(rawId === undefined ? {} : { nodeId: rawId }),
+      nodeId: rawId,
     });
   }
   const node = envelope.data;

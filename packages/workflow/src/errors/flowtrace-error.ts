@@ -2,9 +2,9 @@ import { ERROR_CODES, type ErrorCode } from './error-codes.ts';
 
 export interface FlowtraceErrorOptions {
   /** The node a definition or execution error is about, when there is one. */
-  nodeId?: string;
+  nodeId?: string | undefined;
   /** Extra machine-readable detail returned to the client (never secrets). */
-  details?: Record<string, unknown>;
+  details?: Record<string, unknown> | undefined;
   cause?: unknown;
 }
 

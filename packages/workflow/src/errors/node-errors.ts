@@ -15,7 +15,7 @@ export class PermanentNodeError extends FlowtraceError {
 
 export interface TransientNodeErrorOptions extends FlowtraceErrorOptions {
   /** The server's `Retry-After`, in milliseconds, when it sent one. */
-  retryAfterMs?: number;
+  retryAfterMs?: number | undefined;
 }
 
 /** A failure worth retrying: timeouts, 429 and 5xx responses, dropped connections. */

@@ -28,7 +28,10 @@ export interface TemplateScope {
 }
 
 /** Parses every placeholder of a template; throws `invalid_definition` on a malformed one. */
-export function templateReferences(template: string, where: { nodeId?: string } = {}): TemplateReference[] {
+export function templateReferences(
+  template: string,
+  where: { nodeId?: string | undefined } = {},
+): TemplateReference[] {
   const refs: TemplateReference[] = [];
   for (const match of template.matchAll(PLACEHOLDER)) {
     const path = match[1] ?? '';
@@ -42,9 +45,7 @@ function parseReference(path: string, nodeId: string | undefined): TemplateRefer
     throw new FlowtraceError(
       'invalid_definition',
       `${nodePrefix(nodeId)}template placeholder "{{${path}}}" ${why}`,
-      {
-        ...(nodeId === undefined ? {} : { nodeId }),
-      },
+      { nodeId },
     );
   };
   if (!PATH.test(path)) fail('is not a path like input.field or nodes.<id>.output.field');
@@ -78,7 +79,7 @@ function lookup(scope: TemplateScope, path: string, nodeId: string | undefined):
       throw new FlowtraceError(
         'template_variable_missing',
         `${nodePrefix(nodeId)}template variable "${path}" is not defined (no "${segment}")`,
-        { ...(nodeId === undefined ? {} : { nodeId }), details: { variable: path } },
+        { nodeId, details: { variable: path } },
       );
     }
     current = (current as Record<string, unknown>)[segment];
@@ -94,7 +95,7 @@ function stringify(value: unknown): string {
 export function renderTemplate(
   template: string,
   scope: TemplateScope,
-  where: { nodeId?: string } = {},
+  where: { nodeId?: string | undefined } = {},
 ): string {
   return template.replace(PLACEHOLDER, (_whole, rawPath: string) => {
     parseReference(rawPath, where.nodeId);
@@ -109,7 +110,7 @@ export function renderTemplate(
 export function renderJsonTemplate(
   value: unknown,
   scope: TemplateScope,
-  where: { nodeId?: string } = {},
+  where: { nodeId?: string | undefined } = {},
 ): unknown {
   if (typeof value === 'string') {
     const exact = /^\{\{\s*([^{}]*?)\s*\}\}$/.exec(value);

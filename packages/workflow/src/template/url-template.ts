@@ -49,7 +49,10 @@ export function urlTemplateProblem(template: string): string | null {
  * Throws `invalid_definition` when the template could change its URL's origin. `field` names the
  * setting in the message (`config.url`, `config.tools[0].url`).
  */
-export function assertUrlTemplate(template: string, where: { nodeId?: string; field?: string } = {}): void {
+export function assertUrlTemplate(
+  template: string,
+  where: { nodeId?: string | undefined; field?: string | undefined } = {},
+): void {
   const problem = urlTemplateProblem(template);
   if (problem === null) return;
   const node = where.nodeId === undefined ? '' : `node "${where.nodeId}": `;
@@ -57,7 +60,7 @@ export function assertUrlTemplate(template: string, where: { nodeId?: string; fi
   throw new FlowtraceError(
     'invalid_definition',
     `${node}${field} "${truncate(template, 120)}" ${problem} (put values in the path, the query or "query")`,
-    { ...(where.nodeId === undefined ? {} : { nodeId: where.nodeId }), details: { field } },
+    { nodeId: where.nodeId, details: { field } },
   );
 }
 
@@ -71,7 +74,7 @@ export function assertUrlTemplate(template: string, where: { nodeId?: string; fi
 export function renderUrlTemplate(
   template: string,
   scope: TemplateScope,
-  where: { nodeId?: string; field?: string } = {},
+  where: { nodeId?: string | undefined; field?: string | undefined } = {},
 ): string {
   assertUrlTemplate(template, where);
   const text = template.trim();
@@ -87,7 +90,7 @@ export function renderUrlTemplate(
       throw new FlowtraceError(
         'invalid_input',
         `${node}a template value makes the URL path segment "${segment}", which would move up the path; URL template values may not be "." or ".."`,
-        where.nodeId === undefined ? {} : { nodeId: where.nodeId },
+        { nodeId: where.nodeId },
       );
     }
     segment = '';
@@ -135,7 +138,7 @@ export function renderUrlTemplate(
     throw new FlowtraceError(
       'invalid_definition',
       `${where.nodeId === undefined ? '' : `node "${where.nodeId}": `}the URL template renders "${truncate(rendered, 200)}", which is not a valid URL`,
-      where.nodeId === undefined ? {} : { nodeId: where.nodeId },
+      { nodeId: where.nodeId },
     );
   }
   // Unreachable for a template that passed the check; kept so that the guarantee never rests on it alone.
@@ -143,7 +146,7 @@ export function renderUrlTemplate(
     throw new FlowtraceError(
       'invalid_definition',
       `${where.nodeId === undefined ? '' : `node "${where.nodeId}": `}the URL template's values would change its origin`,
-      where.nodeId === undefined ? {} : { nodeId: where.nodeId },
+      { nodeId: where.nodeId },
     );
   }
   return url.href;
