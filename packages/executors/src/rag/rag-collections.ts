@@ -2,18 +2,7 @@ import type { Sql } from '@flowtrace/db';
 import { validateChunkOptions } from './chunker.ts';
 import { assertDimensions, assertUuid, collectionIndexStatement } from './vector-ddl.ts';
 
-export interface RagCollection {
-  id: string;
-  tenantId: string;
-  name: string;
-  embeddingProvider: string;
-  embeddingModel: string;
-  dimensions: number;
-  chunkSize: number;
-  chunkOverlap: number;
-  createdAt: Date;
-}
-
+/** What a new collection is made of: its name, its embedder, and how its documents are chunked. */
 export interface CollectionSpec {
   tenantId: string;
   name: string;
@@ -22,6 +11,11 @@ export interface CollectionSpec {
   dimensions: number;
   chunkSize: number;
   chunkOverlap: number;
+}
+
+export interface RagCollection extends CollectionSpec {
+  id: string;
+  createdAt: Date;
 }
 
 interface CollectionRow {
