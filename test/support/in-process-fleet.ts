@@ -90,12 +90,14 @@ export async function startInProcessFleet(options: {
   const workerConnection = createRedis({ url: redisUrl, cluster, role: 'worker' });
   const metrics = new FleetMetrics(otelMetrics.getMeter('flowtrace-test'));
   const limits = new TenantLimitsStore({ sql: db.handle.sql }, { cacheTtlMs: 0 });
-  const spend = new SpendLedger({ sql: db.handle.sql, tracer });
+  // Group commit as the apps have it by default, so the in-process tests cover batched writes.
+  const batching = { maxBatch: 64, maxInFlight: 2 };
+  const spend = new SpendLedger({ sql: db.handle.sql, tracer, batching });
   const order = new FairQueueOrder({ redis: producer }, { prefix });
   const queues = new NodeQueues({ connection: producer, prefix, order });
   const gate = new InflightGate({ sql: db.handle.sql, limits, queues, metrics, logger });
   const dispatcher = new NodeDispatcher({ queues, tracer, metrics, gate });
-  const repository = new RunRepository({ sql: db.handle.sql, tracer });
+  const repository = new RunRepository({ sql: db.handle.sql, tracer, batching });
   const admission = new RunAdmission({
     limits,
     spend,
@@ -127,7 +129,7 @@ export async function startInProcessFleet(options: {
     stops: new RunStopChannel({ redis: producer, prefix }),
     logger,
   });
-  const nodeStore = new NodeStateStore({ sql: db.handle.sql, tracer, events: runEvents });
+  const nodeStore = new NodeStateStore({ sql: db.handle.sql, tracer, events: runEvents, batching });
   const reconciler = new Reconciler(
     {
       store: controlStore,

@@ -8,6 +8,7 @@ import type { DispatchRecord } from './node-state-store.ts';
 import { type RunView, readRunView } from './run-view.ts';
 import { sha256, stableStringify } from './stable-json.ts';
 import type { RunTraceIdentity } from './types.ts';
+import { NO_BATCHING, WriteBatcher, type WriteBatcherOptions } from './write-batcher.ts';
 
 export type { EventView };
 
@@ -51,10 +52,13 @@ export class RunRepository {
   readonly #sql: Sql;
   readonly #tracer: Tracer;
   readonly #workflows = new Map<string, StoredWorkflow>();
+  readonly #creates: WriteBatcher;
 
-  constructor(deps: { sql: Sql; tracer: Tracer }) {
+  /** With `batching`, runs submitted at the same time are created together (`WriteBatcher`). */
+  constructor(deps: { sql: Sql; tracer: Tracer; batching?: WriteBatcherOptions }) {
     this.#sql = deps.sql;
     this.#tracer = deps.tracer;
+    this.#creates = new WriteBatcher(deps, 'create_run', deps.batching ?? NO_BATCHING);
   }
 
   /** A workflow version of the tenant's. Versions never change, so each is read from Postgres once. */
@@ -143,8 +147,8 @@ export class RunRepository {
         spanId: run.trace.spanId,
       },
     ]);
-    return withDbSpan(this.#tracer, 'create_run', async () => {
-      const [row] = await sql`
+    const create = async (db: Sql): Promise<CreateRunResult> => {
+      const [row] = await db`
         with inserted as (
           insert into runs (id, tenant_id, workflow_id, api_key_id, status, input, idempotency_key, request_hash,
                             trace_id, span_id, parent_span_id, trace_flags, trace_state, nodes_total,
@@ -187,7 +191,11 @@ export class RunRepository {
       const existing = await this.#findByIdempotencyKey(run.tenantId, run.idempotencyKey);
       if (!existing) throw new Error('idempotent run vanished while reading it');
       return { created: false as const, run: existing };
-    });
+    };
+    // Batched in the order of idempotency keys: two batches inserting the same keys wait on each other's
+    // unique-index entries in one order.
+    const key = run.idempotencyKey === null ? `~${run.id}` : `${run.tenantId}:${run.idempotencyKey}`;
+    return withDbSpan(this.#tracer, 'create_run', () => this.#creates.write(key, create));
   }
 
   /** The tenant's run started with this idempotency key, if any. */
