@@ -129,7 +129,7 @@ export class WriteBatcher {
   #batchSpan(batch: readonly PendingWrite[]): Span {
     const callers = batch
       .map((w) => trace.getSpan(w.context))
-      .filter((s): s is Span => s !== undefined && s.isRecording());
+      .filter((s): s is Span => s?.isRecording() === true);
     const span = this.#tracer.startSpan(
       `BATCH ${this.#operation}`,
       {
