@@ -84,7 +84,7 @@ describe('ledger across SIGKILLed workers', () => {
     expect((await victim.exited).signal).toBe('SIGKILL');
     stack.workers.splice(stack.workers.indexOf(victim), 1);
     // Keep the fleet's size: the next crash needs a worker to take over.
-    await stack.startWorker({ kinds: ['agent'] });
+    stack.workers.push(await stack.startWorker({ kinds: ['agent'] }));
   };
 
   const workflow = (scenario: string) => ({
