@@ -27,7 +27,8 @@ interface PendingWrite {
  * while earlier ones are being committed are collected and written together in one transaction, their
  * statements pipelined on one connection, so that many writes cost one round trip and one commit (one WAL
  * flush) instead of one each. At light load nothing waits: a write that finds no batch in flight is sent at
- * once (on its own, as one autocommitted statement); batches form only while the database is busy.
+ * once (on its own, as one autocommitted statement); batches form only while the database is busy, and
+ * cost two round trips (the writes pipelined behind `BEGIN`, then `COMMIT`).
  *
  * Each write keeps its own result, its own error and its caller's span; a batch of more than one write
  * gets a `BATCH <operation>` CLIENT span (a child of the first write's span), linked from and to every
@@ -100,14 +101,7 @@ export class WriteBatcher {
     const span = this.#batchSpan(batch);
     let results: PromiseSettledResult<unknown>[] | undefined;
     try {
-      await context.with(trace.setSpan(context.active(), span), () =>
-        this.#sql.begin(async (tx) => {
-          // Issued without waiting in between: postgres.js pipelines them on the transaction's connection.
-          results = await Promise.allSettled(batch.map((w) => w.write(tx as unknown as Sql)));
-          const failed = results.find((r) => r.status === 'rejected');
-          if (failed) throw (failed as PromiseRejectedResult).reason;
-        }),
-      );
+      results = await context.with(trace.setSpan(context.active(), span), () => this.#transaction(batch));
     } catch (error) {
       recordSpanError(span, error);
       span.end();
@@ -123,6 +117,30 @@ export class WriteBatcher {
       if (result?.status === 'fulfilled') w.resolve(result.value);
       else w.reject(result?.reason ?? new Error('batched write has no result'));
     });
+  }
+
+  /**
+   * The batch's writes in one transaction on one connection: `BEGIN` and every write's statements are sent
+   * without waiting in between (postgres.js pipelines them), then `COMMIT` once all have answered: two
+   * round trips whatever the batch's size. Throws (after a rollback) when any write failed.
+   */
+  async #transaction(batch: readonly PendingWrite[]): Promise<PromiseSettledResult<unknown>[]> {
+    const connection = await this.#sql.reserve();
+    try {
+      // Sent now, ahead of the writes' statements (postgres.js queries are otherwise sent when awaited).
+      const begin = connection`begin`.execute();
+      const writes = batch.map((w) => w.write(connection as unknown as Sql));
+      const [opened, ...results] = await Promise.allSettled([begin, ...writes]);
+      const failed = [opened, ...results].find((r) => r?.status === 'rejected');
+      if (failed) {
+        await connection`rollback`.catch(() => {});
+        throw (failed as PromiseRejectedResult).reason;
+      }
+      await connection`commit`;
+      return results;
+    } finally {
+      connection.release();
+    }
   }
 
   /** The batch's span: a child of the first write's span, linked to and from every write's span. */
