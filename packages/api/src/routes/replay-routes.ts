@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { principalOf } from '../auth/authenticate.ts';
 import { replayAcceptedSchema, replayBodySchema } from '../http/run-console-schemas.ts';
 import { errorBodySchema, runIdParams } from '../http/schemas.ts';
+import { acceptedRunBody } from './accepted-run.ts';
 
 export interface ReplayRouteDeps {
   replayer: RunReplayer;
@@ -42,16 +43,9 @@ export function replayRoutes(app: FastifyInstance, deps: ReplayRouteDeps): void 
         idempotencyKey: body.idempotencyKey,
         traceContext: carrierFromHeaders(request.headers),
       });
-      if (!result.created) reply.header('idempotent-replayed', 'true');
-      reply.header('location', `/v1/runs/${result.runId}`);
-      return reply.code(202).send({
-        runId: result.runId,
-        workflowId: result.workflowId,
-        traceId: result.traceId,
-        status: result.status,
-        traceUrl: deps.traceUrl(result.traceId),
-        replayOf: result.replayOf,
-      });
+      return reply
+        .code(202)
+        .send({ ...acceptedRunBody(reply, result, deps.traceUrl), replayOf: result.replayOf });
     },
   );
 }

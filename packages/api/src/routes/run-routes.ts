@@ -14,6 +14,7 @@ import {
   runIdParams,
   runResponseSchema,
 } from '../http/schemas.ts';
+import { acceptedRunBody } from './accepted-run.ts';
 import { toEventItem } from './event-item.ts';
 
 export interface RunRouteDeps {
@@ -96,15 +97,7 @@ export function runRoutes(app: FastifyInstance, deps: RunRouteDeps): void {
         idempotencyKey: body.idempotencyKey,
         traceContext: carrierFromHeaders(request.headers),
       });
-      if (!result.created) reply.header('idempotent-replayed', 'true');
-      reply.header('location', `/v1/runs/${result.runId}`);
-      return reply.code(202).send({
-        runId: result.runId,
-        workflowId: result.workflowId,
-        traceId: result.traceId,
-        status: result.status,
-        traceUrl: deps.traceUrl(result.traceId),
-      });
+      return reply.code(202).send(acceptedRunBody(reply, result, deps.traceUrl));
     },
   );
 
