@@ -28,6 +28,7 @@ import { createLogger } from '@flowtrace/telemetry';
 import type { Telemetry } from '@flowtrace/telemetry/sdk';
 import { metrics as otelMetrics, trace } from '@opentelemetry/api';
 import type { WorkerConfig } from './config.ts';
+import { failpointHook } from './failpoint.ts';
 import { VERSION } from './version.ts';
 
 /** Wires a worker process: the queues of its node types, the engine's node processor, and the executors. */
@@ -144,7 +145,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
       defaultTimeoutMs: config.NODE_TIMEOUT_MS,
       maxOutputBytes: config.NODE_MAX_OUTPUT_BYTES,
       heartbeatMs: config.NODE_HEARTBEAT_MS,
-      exitAfterCommitNodeId: config.FLOWTRACE_FAILPOINT?.split(':')[1],
+      onCommitted: failpointHook(config.FLOWTRACE_FAILPOINT, logger),
     },
   );
   const pool = new NodeWorkerPool(

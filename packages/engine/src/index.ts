@@ -97,11 +97,11 @@ export {
   RunReplayer,
 } from './replay/run-replayer.ts';
 export { AttemptLedger } from './runtime/attempt-ledger.ts';
+export type { CommitHook, NodeOutcome } from './runtime/attempt-recorder.ts';
 export { DeferredRunSpans } from './runtime/deferred-run-spans.ts';
 export { ExecutorRegistry } from './runtime/executor-registry.ts';
 export {
   type NodeJobEnvelope,
-  type NodeOutcome,
   NodeProcessor,
   type NodeProcessorDeps,
   type NodeProcessorOptions,
@@ -110,7 +110,9 @@ export { NodeWorkerPool, type NodeWorkerPoolOptions } from './runtime/node-worke
 export { RunSignals } from './runtime/run-signals.ts';
 export { installShutdown, type ShutdownStep } from './runtime/shutdown.ts';
 export { RunStoppedError, WorkerShutdownError } from './runtime/stop-reasons.ts';
-export { type ClaimedNode, type DispatchRecord, NodeStateStore } from './store/node-state-store.ts';
+export type { ClaimedNode } from './store/claim-node.ts';
+export type { DispatchRecord } from './store/finish-node.ts';
+export { NodeStateStore } from './store/node-state-store.ts';
 export { RunControlStore, type StaleNode, type TerminateResult } from './store/run-control-store.ts';
 export {
   type CreateRunResult,

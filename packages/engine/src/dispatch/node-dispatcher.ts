@@ -15,7 +15,7 @@ import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import { type NodeJobData, nodeJobId, queueNameFor } from '../queue/catalogue.ts';
 import type { NodeJob, NodeQueues } from '../queue/node-queues.ts';
 import type { NodeRetrySettings } from '../queue/retry-settings.ts';
-import type { DispatchRecord } from '../store/node-state-store.ts';
+import type { DispatchRecord } from '../store/finish-node.ts';
 import { nodeMessageAttributes } from '../tracing/node-message-attributes.ts';
 
 export interface NodeToDispatch {

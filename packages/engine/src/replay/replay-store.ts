@@ -1,8 +1,8 @@
 import type { Sql } from '@flowtrace/db';
 import type { JsonValue } from '@flowtrace/workflow';
 import type { Tracer } from '@opentelemetry/api';
+import type { DispatchRecord } from '../store/finish-node.ts';
 import { eventRows } from '../store/ledger-rows.ts';
-import type { DispatchRecord } from '../store/node-state-store.ts';
 import type { StoredWorkflow } from '../store/run-repository.ts';
 import type { RunSpanLink, RunTraceIdentity } from '../store/types.ts';
 import { withDbSpan } from '../tracing/db-span.ts';
