@@ -64,6 +64,8 @@ describe('Postgres restart mid-run', () => {
       const run = await client.waitForRun(runId, 60_000);
       expect(run.status).toBe('completed');
     }
+    // Every process rode it out: none exited on a lost connection.
+    expect([stack.api, ...stack.workers].filter((p) => !p.running).map((p) => p.name)).toEqual([]);
     const sql = postgres(pg.url.replace(/\/postgres$/, '/flowtrace'), { max: 1 });
     try {
       const events = await sql`

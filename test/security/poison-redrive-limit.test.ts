@@ -4,6 +4,7 @@ import {
   createRedis,
   DeferredRunSpans,
   FleetMetrics,
+  LeaderLock,
   NodeDispatcher,
   NodeQueues,
   NodeStateStore,
@@ -61,6 +62,7 @@ describe('the reconciler re-drives a node at most RECONCILER_MAX_REDRIVES times,
     reconciler = new Reconciler(
       {
         store,
+        leader: new LeaderLock(db.handle.session()),
         nodes: new NodeStateStore({ sql: db.handle.sql, tracer }),
         runSpans,
         terminator,

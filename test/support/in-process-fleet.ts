@@ -8,6 +8,7 @@ import {
   FairQueueOrder,
   FleetMetrics,
   InflightGate,
+  LeaderLock,
   NodeDispatcher,
   NodeProcessor,
   NodeQueues,
@@ -133,6 +134,7 @@ export async function startInProcessFleet(options: {
   const reconciler = new Reconciler(
     {
       store: controlStore,
+      leader: new LeaderLock(db.handle.session()),
       nodes: nodeStore,
       runSpans,
       terminator,

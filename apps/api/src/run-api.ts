@@ -9,6 +9,7 @@ import {
   InflightGate,
   ingestionCalls,
   installShutdown,
+  LeaderLock,
   type MeteredCallsDeps,
   ModelPriceStore,
   NodeDispatcher,
@@ -123,6 +124,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
   const reconciler = new Reconciler(
     {
       store: controlStore,
+      leader: new LeaderLock(database.session()),
       nodes: new NodeStateStore({ sql: database.sql, tracer, events: runEvents }),
       runSpans,
       terminator,

@@ -20,6 +20,14 @@ export interface DatabaseOptions {
 
 export interface DatabaseHandle {
   readonly sql: Sql;
+  /**
+   * A pool of one connection for session-scoped state (advisory locks), opened on first use and closed
+   * with the handle. Its connection is never recycled or closed for idleness: a session lock lasts as long
+   * as it. A pool of its own rather than a connection reserved from `sql`: postgres.js 3.4 writes to a
+   * socket that no longer exists when a reserved connection whose backend has gone is queried or released
+   * again, an uncaught exception that ends the process (porsager/postgres#1208), while a pool reconnects.
+   */
+  session(): Sql;
   close(): Promise<void>;
 }
 
@@ -40,5 +48,43 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'flowtrace' },
   });
-  return { sql, close: () => sql.end({ timeout: 5 }) };
+  let session: Sql | undefined;
+  return {
+    sql,
+    session: () => {
+      session ??= postgres(options.url, {
+        max: 1,
+        prepare: options.prepare ?? true,
+        idle_timeout: 0,
+        max_lifetime: 0,
+        connect_timeout: options.connectTimeoutSeconds ?? 10,
+        onnotice: () => {},
+        connection: { application_name: `${options.applicationName ?? 'flowtrace'}-session` },
+      });
+      return session;
+    },
+    close: async () => {
+      await Promise.all([sql.end({ timeout: 5 }), session?.end({ timeout: 5 })]);
+    },
+  };
+}
+
+/** Error codes of postgres.js and of Node's sockets that say the connection itself is gone. */
+const CONNECTION_LOST_CODES = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+/**
+ * Whether `error` says that the connection the query ran on is gone: closed or reset, or ended by the
+ * server (a `FATAL` error such as `57P01`, terminating connection due to administrator command).
+ */
+export function isConnectionLost(error: unknown): boolean {
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  if (severity === 'FATAL' || severity === 'PANIC') return true;
+  return typeof code === 'string' && CONNECTION_LOST_CODES.has(code);
 }

@@ -2,6 +2,7 @@ export {
   createDatabase,
   type DatabaseHandle,
   type DatabaseOptions,
+  isConnectionLost,
   type Sql,
   type Transaction,
 } from './client.ts';

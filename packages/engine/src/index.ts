@@ -1,4 +1,5 @@
 export { configError, envBoolean, infrastructureEnv } from './config/env-fragments.ts';
+export { LeaderLock } from './control/leader-lock.ts';
 export {
   Reconciler,
   type ReconcilerDeps,

@@ -19,6 +19,7 @@ import type { NodeStateStore } from '../store/node-state-store.ts';
 import type { RunControlStore, StaleNode } from '../store/run-control-store.ts';
 import type { FinishedRun, StoredError } from '../store/types.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from '../store/workflow-catalog.ts';
+import type { LeaderLock } from './leader-lock.ts';
 import type { RunTerminator } from './run-terminator.ts';
 
 export interface ReconcilerOptions {
@@ -38,6 +39,8 @@ export interface ReconcilerOptions {
 
 export interface ReconcilerDeps {
   store: RunControlStore;
+  /** Who leads this tick: one reconciler in the fleet acts at a time. */
+  leader: LeaderLock;
   /** Records a node the reconciler gives up on, as a worker records a failed node. */
   nodes: NodeStateStore;
   runSpans: DeferredRunSpans;
@@ -99,7 +102,7 @@ export class Reconciler {
   }
 
   async tick(): Promise<TickResult> {
-    const { led, result } = await this.#deps.store.withLeadership(async () => {
+    const { led, result } = await this.#deps.leader.withLeadership(async () => {
       let timedOut = 0;
       for (const run of await this.#deps.store.findTimedOutRuns(this.#options.batchSize)) {
         const outcome = await withSpan(this.#deps.tracer, 'reconcile run_timeout', {}, () =>

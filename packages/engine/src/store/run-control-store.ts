@@ -192,24 +192,4 @@ export class RunControlStore {
       returning redrives`;
     return rows.length > 0;
   }
-
-  /**
-   * Runs `fn` as the only reconciler in the fleet for now, or not at all when another process leads. A
-   * session advisory lock on a reserved connection (no open transaction, so the tick's own statements run
-   * freely); a dead leader's lock goes with its connection.
-   */
-  async withLeadership<T>(fn: () => Promise<T>): Promise<{ led: boolean; result?: T }> {
-    const connection = await this.#sql.reserve();
-    try {
-      const [lock] = await connection`select pg_try_advisory_lock(hashtext('flowtrace-reconciler')) as held`;
-      if (!lock?.held) return { led: false };
-      try {
-        return { led: true, result: await fn() };
-      } finally {
-        await connection`select pg_advisory_unlock(hashtext('flowtrace-reconciler'))`;
-      }
-    } finally {
-      connection.release();
-    }
-  }
 }

@@ -4,6 +4,7 @@ import { type InMemoryTracing, startInMemoryTracing } from '@flowtrace/telemetry
 import { SpanKind, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { withDbSpan } from '../tracing/db-span.ts';
+import { retryTransient } from './retry-transient.ts';
 import { WriteBatcher } from './write-batcher.ts';
 
 describe('WriteBatcher (real Postgres)', () => {
@@ -131,5 +132,47 @@ describe('WriteBatcher (real Postgres)', () => {
       Array.from({ length: 10 }, (_, i) => batcher.write(`k${i}`, insert('k', i))),
     );
     expect(new Set(results.map((r) => r.tx)).size).toBe(10);
+  });
+
+  it('survives losing its connection mid-batch: each write is made again on its own, the pool keeps working', async () => {
+    const batcher = new WriteBatcher({ sql: db.handle.sql, tracer: tracer() }, 'insert_batched', {
+      maxBatch: 64,
+      maxInFlight: 1,
+    });
+    // The write that sleeps marks the batch's connection, whose backend is terminated while it sleeps.
+    const sleeper = (sql: typeof db.handle.sql) =>
+      sql`select pg_sleep(0.4), 'flowtrace-batch-victim' as marker`.then(() => ({ n: -1, tx: '' }));
+    const killer = db.handle.session();
+    let terminated = 0;
+    const kill = (async () => {
+      const deadline = Date.now() + 10_000;
+      while (terminated === 0 && Date.now() < deadline) {
+        const rows = await killer`
+          select pg_terminate_backend(pid) as done from pg_stat_activity
+          where query like '%flowtrace-batch-victim%' and state = 'active' and pid <> pg_backend_pid()`;
+        terminated = rows.filter((r) => r.done).length;
+      }
+    })();
+    // Written in the same turn: one batch. As the engine's outcome writes do, each is retried on a transient
+    // error: postgres.js fails the first query on the reconnected connection with the lost one's 57P01.
+    const write = <T>(key: string, fn: (sql: typeof db.handle.sql) => Promise<T>) =>
+      retryTransient(() => batcher.write(key, fn));
+    const results = await Promise.all([
+      write('a', insert('a', 0)),
+      write('b', sleeper),
+      ...Array.from({ length: 8 }, (_, i) => write(`c${i}`, insert(`c${i}`, i + 1))),
+    ]);
+    await kill;
+    expect(terminated).toBe(1);
+    expect(results.map((r) => r.n)).toEqual([0, -1, 1, 2, 3, 4, 5, 6, 7, 8]);
+    const lost = tracing.spans().find((s) => s.name === 'BATCH insert_batched');
+    expect(lost?.status.message).toMatch(/terminating connection|CONNECTION_CLOSED/);
+    // The pool still works, in batches too.
+    const again = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => batcher.write(`d${i}`, insert(`d${i}`, i))),
+    );
+    expect(again.map((r) => r.n)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    const [count] = await db.handle.sql`select count(*)::int as n from batched`;
+    expect(count?.n).toBe(19);
   });
 });

@@ -1,4 +1,4 @@
-import type { Sql } from '@flowtrace/db';
+import { isConnectionLost, type Sql } from '@flowtrace/db';
 import { recordSpanError, semconv } from '@flowtrace/telemetry';
 import { type Context, context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
 
@@ -123,23 +123,41 @@ export class WriteBatcher {
    * The batch's writes in one transaction on one connection: `BEGIN` and every write's statements are sent
    * without waiting in between (postgres.js pipelines them), then `COMMIT` once all have answered: two
    * round trips whatever the batch's size. Throws (after a rollback) when any write failed.
+   *
+   * A lost connection (Postgres restarting, a terminated backend) throws at its first sign: the statements
+   * postgres.js still held back for it are neither sent nor settled. Nothing more is sent on it, and it is
+   * not released: postgres.js has already put it back in its pool to reconnect, and a rollback or a release
+   * would write to its dead socket, an uncaught exception that ends the process (porsager/postgres#1208).
    */
   async #transaction(batch: readonly PendingWrite[]): Promise<PromiseSettledResult<unknown>[]> {
     const connection = await this.#sql.reserve();
+    let lost: { error: unknown } | undefined;
+    const watch = <T>(statement: Promise<T>): Promise<T> =>
+      statement.catch((error: unknown) => {
+        if (isConnectionLost(error)) lost ??= { error };
+        throw error;
+      });
     try {
       // Sent now, ahead of the writes' statements (postgres.js queries are otherwise sent when awaited).
-      const begin = connection`begin`.execute();
-      const writes = batch.map((w) => w.write(connection as unknown as Sql));
-      const [opened, ...results] = await Promise.allSettled([begin, ...writes]);
+      const statements = [
+        watch(connection`begin`.execute()),
+        ...batch.map((w) => watch(w.write(connection as unknown as Sql))),
+      ];
+      const connectionLost = new Promise<undefined>((resolve) => {
+        for (const statement of statements) statement.catch(() => lost && resolve(undefined));
+      });
+      const settled = await Promise.race([Promise.allSettled(statements), connectionLost]);
+      if (lost) throw lost.error;
+      const [opened, ...results] = settled as PromiseSettledResult<unknown>[];
       const failed = [opened, ...results].find((r) => r?.status === 'rejected');
       if (failed) {
         await connection`rollback`.catch(() => {});
         throw (failed as PromiseRejectedResult).reason;
       }
-      await connection`commit`;
+      await watch(connection`commit`.execute());
       return results;
     } finally {
-      connection.release();
+      if (!lost) connection.release();
     }
   }
 
