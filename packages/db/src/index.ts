@@ -4,7 +4,6 @@ export {
   type DatabaseOptions,
   isConnectionLost,
   type Sql,
-  type Transaction,
 } from './client.ts';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded/embedded-postgres.ts';
 export { ensureDatabase, hasPgvector } from './ensure-database.ts';
@@ -27,4 +26,5 @@ export {
   workflows,
 } from './schema/core.ts';
 export { ragChunks, ragCollections, ragDocuments, unsizedVector } from './schema/vector.ts';
+export { type Transaction, transaction } from './transaction.ts';
 export { openVectorDatabase, type VectorDatabaseOptions } from './vector-database.ts';

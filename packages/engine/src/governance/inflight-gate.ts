@@ -1,4 +1,4 @@
-import type { Sql, Transaction } from '@flowtrace/db';
+import { type Sql, type Transaction, transaction } from '@flowtrace/db';
 import type { Logger } from '@flowtrace/workflow';
 import type { FleetMetrics } from '../metrics/fleet-metrics.ts';
 import type { NodeJob, NodeQueues } from '../queue/node-queues.ts';
@@ -195,7 +195,7 @@ export class InflightGate {
   }
 
   #locked<T>(tenantId: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    return this.#deps.sql.begin(async (tx) => {
+    return transaction(this.#deps.sql, async (tx) => {
       await tx`select pg_advisory_xact_lock(hashtextextended(${`flowtrace.inflight.${tenantId}`}, 0))`;
       return fn(tx);
     }) as Promise<T>;

@@ -1,4 +1,4 @@
-import type { Sql } from '@flowtrace/db';
+import { type Sql, transaction } from '@flowtrace/db';
 import type { ModelCallEstimate, ModelCallRecord } from '@flowtrace/workflow';
 import { type Tracer, trace } from '@opentelemetry/api';
 import { storableModelCall } from '../store/ledger-rows.ts';
@@ -85,7 +85,7 @@ export class SpendLedger {
   ): Promise<BudgetViolation | null> {
     return withDbSpan(this.#tracer, 'reserve_model_call', () =>
       retryTransient(() =>
-        this.#sql.begin(async (tx) => {
+        transaction(this.#sql, async (tx) => {
           // The upsert takes the row lock that serialises every reservation of this tenant and day.
           const [counter] = await tx<
             { spend_usd: string; tokens: string; month_before_spend: string; month_before_tokens: string }[]

@@ -1,4 +1,4 @@
-import type { Sql } from '@flowtrace/db';
+import { type Sql, transaction } from '@flowtrace/db';
 import type { Tracer } from '@opentelemetry/api';
 import { announceCommitted, type RunEventNotifier } from '../events/run-event-channel.ts';
 import { withDbSpan } from '../tracing/db-span.ts';
@@ -77,7 +77,7 @@ export class NodeStateStore {
   /** Records an attempt stopped by its run's cancellation (or timeout): the node ends `cancelled`. */
   cancelAttempt(input: NodeRef & { error: StoredError; ledger: LedgerEntries }): Promise<boolean> {
     const write = withDbSpan(this.#tracer, 'cancel_node', () =>
-      this.#sql.begin((tx) => endAttemptIn(tx, input, 'cancelled')),
+      transaction(this.#sql, (tx) => endAttemptIn(tx, input, 'cancelled')),
     );
     return announceCommitted(this.#events, input.runId, write, (applied) => applied);
   }
@@ -95,7 +95,7 @@ export class NodeStateStore {
   /** Records a failed attempt that will be retried: the node goes back to queued with the error. */
   retryNode(input: RetryNodeInput): Promise<boolean> {
     const write = withDbSpan(this.#tracer, 'retry_node', () =>
-      this.#sql.begin((tx) => endAttemptIn(tx, input, 'queued', { delayMs: input.delayMs })),
+      transaction(this.#sql, (tx) => endAttemptIn(tx, input, 'queued', { delayMs: input.delayMs })),
     );
     return announceCommitted(this.#events, input.runId, write, (applied) => applied);
   }
@@ -105,7 +105,9 @@ export class NodeStateStore {
    * nodes still running are counted, for the caller to stop them.
    */
   failRun(input: FailRunInput): Promise<FailRunOutcome> {
-    const write = withDbSpan(this.#tracer, 'fail_run', () => this.#sql.begin((tx) => failRunIn(tx, input)));
+    const write = withDbSpan(this.#tracer, 'fail_run', () =>
+      transaction(this.#sql, (tx) => failRunIn(tx, input)),
+    );
     return announceCommitted(this.#events, input.runId, write, (result) => result.applied);
   }
 }

@@ -1,4 +1,4 @@
-import type { Sql } from '@flowtrace/db';
+import { type Sql, transaction } from '@flowtrace/db';
 import type { TraceCarrier } from '@flowtrace/telemetry';
 import type { Tracer } from '@opentelemetry/api';
 import { announceCommitted, type RunEventNotifier } from '../events/run-event-channel.ts';
@@ -65,7 +65,7 @@ export class RunControlStore {
     spanIds?: { traceId: string; spanId: string };
   }): Promise<TerminateResult> {
     const write = withDbSpan(this.#tracer, 'terminate_run', () =>
-      this.#sql.begin(async (tx): Promise<TerminateResult> => {
+      transaction(this.#sql, async (tx): Promise<TerminateResult> => {
         const scoped = input.tenantId === undefined ? tx`` : tx`and tenant_id = ${input.tenantId}`;
         const [row] = await tx`
           update runs set status = ${input.status}, error = ${tx.json(input.error as never)}, finished_at = now()

@@ -1,4 +1,4 @@
-import type { Sql } from '@flowtrace/db';
+import { type Sql, transaction } from '@flowtrace/db';
 import type { JsonValue, WorkflowDefinition } from '@flowtrace/workflow';
 import type { Tracer } from '@opentelemetry/api';
 import { type EventView, readRunEvents } from '../events/run-event-reader.ts';
@@ -219,7 +219,7 @@ export class RunRepository {
    */
   async inTransaction<T>(fn: (repository: RunRepository) => Promise<T>): Promise<T> {
     let result: T | undefined;
-    await this.#sql.begin(async (tx) => {
+    await transaction(this.#sql, async (tx) => {
       result = await fn(new RunRepository({ sql: tx as unknown as Sql, tracer: this.#tracer }));
     });
     return result as T;

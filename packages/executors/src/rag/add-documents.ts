@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Sql } from '@flowtrace/db';
+import { type Sql, transaction } from '@flowtrace/db';
 import { type JsonValue, PermanentNodeError } from '@flowtrace/workflow';
 import { chunkText, estimateTokens } from './chunker.ts';
 import type { Embedder, EmbedOptions } from './embedder.ts';
@@ -149,7 +149,7 @@ async function insertDocument(
 ): Promise<DocumentResult> {
   const { doc } = item;
   const metadata = doc.metadata ?? {};
-  return sql.begin(async (tx) => {
+  return transaction(sql, async (tx) => {
     const inserted = await tx<{ id: string }[]>`
       INSERT INTO rag_documents (collection_id, tenant_id, source, title, metadata, content_hash, chunk_count)
       VALUES (${collection.id}, ${collection.tenantId}, ${doc.source ?? null}, ${doc.title ?? null},

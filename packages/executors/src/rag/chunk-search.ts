@@ -1,4 +1,4 @@
-import type { Sql } from '@flowtrace/db';
+import { type Sql, transaction } from '@flowtrace/db';
 import { FlowtraceAttributes, withSpan } from '@flowtrace/telemetry';
 import {
   ATTR_DB_SYSTEM_NAME,
@@ -149,7 +149,7 @@ export class ChunkSearch {
       // An HNSW scan yields at most ef_search candidates, before the filter: widen it, and with pgvector
       // >= 0.8 keep scanning until enough rows pass the filter.
       const iterative = filter !== undefined && (await this.#supportsIterativeScan());
-      rows = (await this.#sql.begin(async (tx) => {
+      rows = (await transaction(this.#sql, async (tx) => {
         await tx.unsafe(
           `SET LOCAL hnsw.ef_search = ${Math.min(1000, Math.max(DEFAULT_EF_SEARCH, topK * 2))}`,
         );

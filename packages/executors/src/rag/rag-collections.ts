@@ -1,4 +1,4 @@
-import type { Sql } from '@flowtrace/db';
+import { type Sql, transaction } from '@flowtrace/db';
 import { validateChunkOptions } from './chunker.ts';
 import { assertDimensions, assertUuid, collectionIndexStatement } from './vector-ddl.ts';
 
@@ -49,7 +49,7 @@ export async function ensureCollection(
   const tenantId = assertUuid(spec.tenantId);
   const dimensions = assertDimensions(spec.dimensions);
   validateChunkOptions(spec);
-  return sql.begin(async (tx) => {
+  return transaction(sql, async (tx) => {
     const inserted = await tx<CollectionRow[]>`
       INSERT INTO rag_collections
         (tenant_id, name, embedding_provider, embedding_model, dimensions, chunk_size, chunk_overlap)

@@ -1,0 +1,31 @@
+import type postgres from 'postgres';
+import { isConnectionLost, type Sql } from './client.ts';
+
+/** The connection a transaction runs on (`transaction`'s callback receives it). */
+export type Transaction = postgres.ReservedSql;
+
+/**
+ * Runs `fn` in a transaction on a connection of its own, then commits; rolls back and rethrows when `fn`
+ * throws. Used in place of postgres.js's `sql.begin`, which sends `ROLLBACK` even on a connection whose
+ * backend has gone (Postgres restarting, a terminated backend): postgres.js 3.4 then writes to a socket
+ * that no longer exists, an exception thrown outside any promise that ends the process
+ * (porsager/postgres#1208). Here a transaction whose connection is lost sends nothing more on it and does
+ * not release it (postgres.js has already put it back in its pool, to reconnect), and rethrows the loss,
+ * which `retryTransient` treats as transient.
+ */
+export async function transaction<T>(sql: Sql, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  const tx = await sql.reserve();
+  let lost = false;
+  try {
+    await tx`begin`;
+    const result = await fn(tx);
+    await tx`commit`;
+    return result;
+  } catch (error) {
+    lost = isConnectionLost(error);
+    if (!lost) await tx`rollback`.catch(() => {});
+    throw error;
+  } finally {
+    if (!lost) tx.release();
+  }
+}
