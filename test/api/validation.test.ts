@@ -156,6 +156,29 @@ describe('API input validation, authentication and tenant isolation', () => {
       'invalid_json_schema',
       /node "helper": the parameters of tool "lookup".*unknown keyword: "requried"/,
     ],
+    [
+      'a responseFormat pattern that cannot be matched in linear time (a backreference)',
+      {
+        name: 'w',
+        nodes: [
+          {
+            ...llm('extract'),
+            config: {
+              provider: 'simulated',
+              model: 'm',
+              prompt: 'extract',
+              responseFormat: {
+                type: 'json_schema',
+                name: 'pair',
+                schema: { type: 'object', properties: { pair: { type: 'string', pattern: '^(\\w+)-\\1$' } } },
+              },
+            },
+          },
+        ],
+      },
+      'invalid_json_schema',
+      /node "extract": the responseFormat schema .*pattern "\^\(\\\\w\+\)-\\\\1\$" is not supported.*without backreferences or lookarounds/,
+    ],
   ];
 
   it.each(invalid)(

@@ -66,6 +66,7 @@ export type {
 export {
   type CompiledJsonSchema,
   compileJsonSchema,
+  compileLinearPattern,
   describeViolation,
   InvalidJsonSchemaError,
   JsonSchemaCompiler,

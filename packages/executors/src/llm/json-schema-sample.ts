@@ -1,4 +1,4 @@
-import type { JsonValue } from '@flowtrace/workflow';
+import { compileLinearPattern, type JsonValue } from '@flowtrace/workflow';
 
 export interface SampleContext {
   /** Deterministic random numbers in [0, 1). */
@@ -8,14 +8,15 @@ export interface SampleContext {
   /** `required`: only required properties of objects (tool arguments); `all`: every listed property. */
   properties: 'required' | 'all';
   /** A string from the conversation that matches a property's `pattern`, as a model would pick one. */
-  stringMatching?: (pattern: RegExp) => string | undefined;
+  stringMatching?: (pattern: { test(input: string): boolean }) => string | undefined;
 }
 
 function patternString(schema: Record<string, unknown>, ctx: SampleContext): string | undefined {
   if (Array.isArray(schema.examples) && typeof schema.examples[0] === 'string') return schema.examples[0];
   if (typeof schema.pattern !== 'string' || !ctx.stringMatching) return undefined;
   try {
-    return ctx.stringMatching(new RegExp(schema.pattern));
+    // The tenant's pattern, matched in linear time as the schema's validation does.
+    return ctx.stringMatching(compileLinearPattern(schema.pattern));
   } catch {
     return undefined;
   }

@@ -141,6 +141,34 @@ describe('JsonSchemaCompiler', () => {
     expect(() => compiler.compile({ $ref: id })).toThrow(/can't resolve reference/);
   });
 
+  it('matches patterns in linear time: a catastrophic pattern answers at once', () => {
+    // With a backtracking engine this takes 2^40 steps.
+    const schema = new JsonSchemaCompiler().compile({
+      type: 'object',
+      properties: { code: { type: 'string', pattern: '^(a+)+$' } },
+      patternProperties: { '^(x+x+)+y$': { type: 'string' } },
+    });
+    expect(schema.validate({ code: `${'a'.repeat(40)}!` })).toEqual({
+      instancePath: '/code',
+      keyword: 'pattern',
+      message: 'must match pattern "^(a+)+$"',
+    });
+    expect(schema.validate({ code: 'aaaa', [`${'x'.repeat(40)}`]: 1 })).toBeNull();
+    expect(schema.validate({ code: 'aaaa', [`${'x'.repeat(40)}y`]: 1 })).toMatchObject({ keyword: 'type' });
+    // Unanchored, as JSON Schema says; Unicode classes work.
+    const word = new JsonSchemaCompiler().compile({ type: 'string', pattern: '\\p{Lu}\\d{2}' });
+    expect(word.validate('ref Ä42 ok')).toBeNull();
+    expect(word.validate('ref a42')).toMatchObject({ keyword: 'pattern' });
+  });
+
+  it('refuses patterns that cannot be matched in linear time, naming them', () => {
+    const compiler = new JsonSchemaCompiler();
+    expect(() => compiler.compile({ type: 'string', pattern: '(a)\\1' })).toThrow(InvalidJsonSchemaError);
+    expect(() => compiler.compile({ type: 'string', pattern: '^(?=.*\\d).+$' })).toThrow(
+      /pattern "\^\(\?=\.\*\\\\d\)\.\+\$" is not supported .*without backreferences or lookarounds/,
+    );
+  });
+
   it('accepts boolean schemas', () => {
     const compiler = new JsonSchemaCompiler();
     expect(compiler.compile(true).validate({ anything: 1 })).toBeNull();

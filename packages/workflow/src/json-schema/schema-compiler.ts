@@ -1,5 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { RegExpEngine } from 'ajv/dist/types/index.js';
 import addFormats from 'ajv-formats';
+import { RE2JS } from 're2js';
 import type { JsonSchema } from './json-schema.ts';
 
 /** Why a value does not match a schema: the first violation Ajv found. */
@@ -32,6 +34,31 @@ export interface JsonSchemaCompilerOptions {
 }
 
 /**
+ * A JSON Schema `pattern` (ECMAScript syntax, unanchored) compiled for RE2, whose matching time is linear
+ * in the input, instead of JavaScript's backtracking `RegExp`. Patterns come from tenants and are matched
+ * against model output in the workers, where one catastrophic pattern (`^(a+)+$`) would hold a worker's
+ * event loop for minutes. Throws, naming the pattern, for one that is not a regular expression or that
+ * RE2 cannot match in linear time (a backreference, a lookaround).
+ */
+export function compileLinearPattern(pattern: string): { test(input: string): boolean } {
+  // Compiling a JavaScript RegExp is cheap and safe (matching is what backtracks): it names a syntax error.
+  new RegExp(pattern, 'u');
+  try {
+    return RE2JS.compile(pattern);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `pattern ${JSON.stringify(pattern)} is not supported (${reason}): patterns are matched in linear time, without backreferences or lookarounds`,
+    );
+  }
+}
+
+/** Ajv's engine for `pattern` and `patternProperties`. */
+const linearRegExp: RegExpEngine = Object.assign((pattern: string) => compileLinearPattern(pattern), {
+  code: 'compileLinearPattern',
+});
+
+/**
  * Compiles JSON Schemas (dialect 2020-12, with the `ajv-formats` formats) with Ajv, once per distinct
  * schema: compiling generates code, and agent loops validate every tool call, so compiled schemas are
  * cached by their JSON text. The cache is bounded because tenants register arbitrary schemas.
@@ -39,7 +66,8 @@ export interface JsonSchemaCompilerOptions {
  * Options: `strictSchema` rejects unknown keywords (a misspelt `requried` would otherwise accept
  * anything); the other strict checks flag legal schemas and stay off. `allErrors` stays off: Ajv
  * advises against it for untrusted data, and the first violation is what a model or an operator needs.
- * Ajv never fetches a remote `$ref`: one that is not inside the schema does not compile.
+ * Ajv never fetches a remote `$ref`: one that is not inside the schema does not compile. Patterns are
+ * matched by RE2 (`linearRegExp`).
  */
 export class JsonSchemaCompiler {
   readonly #ajv: Ajv2020;
@@ -55,6 +83,7 @@ export class JsonSchemaCompiler {
       strictRequired: false,
       allErrors: false,
       logger: false,
+      code: { regExp: linearRegExp },
     });
     addFormats.default(this.#ajv);
   }
