@@ -120,6 +120,7 @@ export async function runApi(config: ApiConfig, telemetry: Telemetry): Promise<v
     runSpans,
     stops: new RunStopChannel({ redis, prefix: config.QUEUE_PREFIX }),
     logger,
+    spanGraceMs: config.RUN_SPAN_GRACE_MS,
   });
   const reconciler = new Reconciler(
     {

@@ -146,6 +146,7 @@ export async function runWorker(config: WorkerConfig, telemetry: Telemetry): Pro
       maxOutputBytes: config.NODE_MAX_OUTPUT_BYTES,
       heartbeatMs: config.NODE_HEARTBEAT_MS,
       onCommitted: failpointHook(config.FLOWTRACE_FAILPOINT, logger),
+      runSpanGraceMs: config.RUN_SPAN_GRACE_MS,
     },
   );
   const pool = new NodeWorkerPool(

@@ -65,6 +65,12 @@ export const infrastructureEnv = {
    * fleet must use the same setting.
    */
   QUEUE_ORDER: z.enum(['fair', 'fifo']).default('fair'),
+  /**
+   * When a run ends while nodes of it are still running (cancelled, timed out, or failed by one node), its
+   * `invoke_workflow` span waits for them to stop; after this long the process that ended the run records
+   * it anyway (a worker died, or a node finished without noticing the stop).
+   */
+  RUN_SPAN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
 } as const;
 
 /** Formats a config parse failure as one line per variable. */
