@@ -18,6 +18,16 @@ interface HeldRow {
 }
 
 /**
+ * Locks the rows of the jobs' runs, in ascending id order, before their nodes' rows are written: the lock
+ * order of every writer of a run (a batch of outcomes, a cancel), so that a gate decision touching nodes of
+ * several runs never waits on one of them in a cycle.
+ */
+async function lockRuns(tx: Transaction, jobs: readonly NodeJob[]): Promise<void> {
+  const runIds = [...new Set(jobs.map((j) => j.data.runId))].sort();
+  await tx`select id from runs where id = any(${runIds}::uuid[]) order by id for no key update`;
+}
+
+/**
  * The per-tenant cap on nodes in flight (`maxInflightNodes`: handed to the queues and not finished).
  * Ready nodes past the cap are held in Postgres (`held_nodes`, the prepared job) instead of being
  * enqueued, and released oldest first as the tenant's nodes finish, so one tenant's backlog never fills
@@ -126,6 +136,7 @@ export class InflightGate {
         )}) as h(run_id uuid, node_id text, tenant_id uuid, job jsonb)
         on conflict do nothing`;
       // Held nodes stay `queued` with no `queued_at`: the reconciler only re-drives queued nodes by age.
+      await lockRuns(tx, fresh);
       await tx`
         update node_runs set queued_at = null
         from unnest(${fresh.map((j) => j.data.runId)}::uuid[], ${fresh.map((j) => j.data.nodeId)}::text[]) as f(run_id, node_id)
@@ -165,6 +176,7 @@ export class InflightGate {
     const jobs = rows.map((r) => r.job);
     if (jobs.length === 0) return [];
     if (cap !== null) await this.#markInflight(tx, tenantId, jobs);
+    await lockRuns(tx, jobs);
     await tx`
       update node_runs set queued_at = now()
       from unnest(${jobs.map((j) => j.data.runId)}::uuid[], ${jobs.map((j) => j.data.nodeId)}::text[]) as f(run_id, node_id)
