@@ -244,4 +244,45 @@ describe('ledger across SIGKILLed workers', () => {
     expect(totals.counterSpend).toBeCloseTo(totals.rowsSpend, 10);
     expect(totals.counterTokens).toBe(totals.rowsTokens);
   });
+
+  it('marks the reservation a killed worker left in a run that ended meanwhile abandoned (the reconciler)', async () => {
+    const key = await new ApiKeyStore({ sql: db.handle.sql }).create('budgeted-cancelled');
+    await new TenantLimitsStore({ sql: db.handle.sql }).set(key.tenantId, 'operator', {
+      ...NO_LIMITS,
+      dailySpendUsd: 100,
+    });
+    held.set('ended', new Set([1]));
+    const post = (path: string, body?: unknown) =>
+      fetch(`${stack.apiUrl}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+      });
+    const runId = (
+      (await (await post('/v1/runs', { workflow: workflow('ended') })).json()) as { runId: string }
+    ).runId;
+    await waitUntil(() => (calls.get('ended') ?? 0) === 1, 'the held model call', 30_000);
+    await waitUntil(
+      async () => (await ledgerOf(runId)).map((r) => r.status).join() === 'reserved',
+      'the held call reserved',
+    );
+    // Killed mid-call, and the run cancelled before the job is delivered again: no attempt of the node
+    // will run to mark the call; the reconciler does once the run has been over for a heartbeat's staleness.
+    await kill(runId);
+    expect((await post(`/v1/runs/${runId}/cancel`)).status).toBe(202);
+    await waitUntil(
+      async () => (await ledgerOf(runId)).map((r) => r.status).join() === 'abandoned',
+      'the reservation marked abandoned',
+      30_000,
+    );
+    expect((await ledgerOf(runId)).map((r) => [r.attempt, r.call_index, r.status])).toEqual([
+      [1, 0, 'abandoned'],
+    ]);
+    expect(answeredCalls('ended')).toBe(0);
+    // Its estimate stays counted: the provider may have billed a call cut off mid-way.
+    const totals = await countersAndRows(db.handle.sql, key.tenantId);
+    expect(totals.rowsSpend).toBeGreaterThan(0);
+    expect(totals.counterSpend).toBeCloseTo(totals.rowsSpend, 10);
+    expect(totals.counterTokens).toBe(totals.rowsTokens);
+  });
 });

@@ -59,6 +59,8 @@ export interface TickResult {
   redriven: number;
   /** Nodes failed because they reached the re-drive limit. */
   gaveUp: number;
+  /** Model calls left `reserved` in ended runs (their workers died mid-call), marked `abandoned`. */
+  abandonedCalls: number;
 }
 
 /** Job states in which BullMQ will (still) run the job: nothing to re-drive. */
@@ -69,7 +71,8 @@ const LIVE_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-child
  * on a worker that stopped heartbeating) whose job is missing from Redis or already finished there (a crash
  * between commit and enqueue, Redis data lost, a job BullMQ gave up on). The job id is the node's
  * deterministic id, so a re-drive never runs beside a live job, and the claim in Postgres rejects stale
- * deliveries. Also ends runs past their deadline. One process leads each tick (a Postgres advisory lock).
+ * deliveries. Also ends runs past their deadline, and marks the model calls that dead workers left reserved
+ * in ended runs `abandoned`. One process leads each tick (a Postgres advisory lock).
  */
 export class Reconciler {
   readonly #deps: ReconcilerDeps;
@@ -122,15 +125,20 @@ export class Reconciler {
         if (action === 'redriven') redriven++;
         else if (action === 'gave_up') gaveUp++;
       }
-      return { timedOut, redriven, gaveUp };
+      const abandonedCalls = await this.#deps.store.abandonReservationsOfEndedRuns(
+        this.#options.heartbeatStaleMs,
+        this.#options.batchSize,
+      );
+      return { timedOut, redriven, gaveUp, abandonedCalls };
     });
-    if (result && (result.timedOut > 0 || result.redriven > 0 || result.gaveUp > 0))
+    if (result && Object.values(result).some((n) => n > 0))
       this.#deps.logger.info(result, 'reconciler acted');
     return {
       led,
       timedOut: result?.timedOut ?? 0,
       redriven: result?.redriven ?? 0,
       gaveUp: result?.gaveUp ?? 0,
+      abandonedCalls: result?.abandonedCalls ?? 0,
     };
   }
 

@@ -122,6 +122,25 @@ export class RunControlStore {
   }
 
   /**
+   * Model calls still `reserved` in runs that ended more than `afterMs` ago become `abandoned`, their
+   * estimate staying counted. Their workers died mid-call: a lost attempt's calls are marked when its node
+   * runs again, which a node of an ended run never does, and a live worker settles or releases its calls
+   * as the run's stop reaches it. Returns how many calls were marked.
+   */
+  async abandonReservationsOfEndedRuns(afterMs: number, limit: number): Promise<number> {
+    const rows = await this.#sql`
+      update model_cost_logs m set status = 'abandoned'
+      where m.id in (
+        select c.id from model_cost_logs c join runs r on r.id = c.run_id
+        where c.status = 'reserved' and r.status not in ('queued', 'running')
+          and r.finished_at < now() - make_interval(secs => ${afterMs / 1000})
+        limit ${limit})
+        and m.status = 'reserved'
+      returning m.id`;
+    return rows.length;
+  }
+
+  /**
    * Nodes of active runs that should have a job in Redis and may not: queued for longer than
    * `queuedGraceMs` (their enqueue may have been lost), or running with a heartbeat older than
    * `heartbeatStaleMs` (their worker is gone). Callers check Redis before re-driving.

@@ -1,0 +1,1 @@
+CREATE INDEX "model_cost_logs_reserved_idx" ON "model_cost_logs" USING btree ("run_id") WHERE "model_cost_logs"."status" = 'reserved';
