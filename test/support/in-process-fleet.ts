@@ -80,6 +80,12 @@ export async function startInProcessFleet(options: {
   streamHeartbeatMs?: number;
   /** Event streams per tenant (default 1000). */
   streamMaxPerTenant?: number;
+  /** How often a running node renews its heartbeat, and so notices its run has ended (default 500 ms). */
+  heartbeatMs?: number;
+  /** Whether workers hear a run's stop over Redis at once (default true); else only at their heartbeat. */
+  stopChannel?: boolean;
+  /** RUN_SPAN_GRACE_MS of the API and the workers (default 30 s). */
+  runSpanGraceMs?: number;
 }): Promise<InProcessFleet> {
   const db = await createTestDatabase({ maxConnections: 10 });
   const prefix = `{ft-test-${randomUUID().slice(0, 8)}}`;
@@ -188,7 +194,10 @@ export async function startInProcessFleet(options: {
     },
   );
   const signals = new RunSignals();
-  const unsubscribe = await RunStopChannel.subscribe({ redis: producer, prefix, signals, logger });
+  const unsubscribe =
+    options.stopChannel === false
+      ? async () => {}
+      : await RunStopChannel.subscribe({ redis: producer, prefix, signals, logger });
   const processor = new NodeProcessor(
     {
       store: nodeStore,
@@ -207,7 +216,8 @@ export async function startInProcessFleet(options: {
     {
       defaultTimeoutMs: options.workerOptions?.defaultTimeoutMs ?? 30_000,
       maxOutputBytes: 1024 * 1024,
-      heartbeatMs: 500,
+      heartbeatMs: options.heartbeatMs ?? 500,
+      runSpanGraceMs: options.runSpanGraceMs,
     },
   );
   const pool = new NodeWorkerPool(

@@ -129,9 +129,7 @@ export const modelCostLogs = pgTable(
     index('model_cost_logs_trace_idx').on(t.traceId),
     index('model_cost_logs_tenant_created_idx').on(t.tenantId, t.createdAt),
     // Calls still in flight: few at any time, looked up by the reconciler among millions of settled rows.
-    index('model_cost_logs_reserved_idx')
-      .on(t.runId)
-      .where(sql`${t.status} = 'reserved'`),
+    index('model_cost_logs_reserved_idx').on(t.runId).where(sql`${t.status} = 'reserved'`),
     check(
       'model_cost_logs_owner_check',
       sql`(${t.runId} is not null and ${t.nodeId} is not null and ${t.attempt} is not null) or ${t.ingestionId} is not null`,

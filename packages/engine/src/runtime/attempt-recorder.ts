@@ -6,9 +6,10 @@ import { predecessorLinks } from '../dispatch/node-dispatcher.ts';
 import type { FleetMetrics, NodeOutcomeLabel } from '../metrics/fleet-metrics.ts';
 import { backoffDelay, retrySettingsFor } from '../queue/retry-settings.ts';
 import type { FinishNodeResult } from '../store/finish-node.ts';
+import type { AttemptOutcome } from '../store/node-events.ts';
 import type { NodeStateStore } from '../store/node-state-store.ts';
 import { isRejectedValueError, retryTransient } from '../store/retry-transient.ts';
-import type { FinishedRun, LedgerEntries, StoredError } from '../store/types.ts';
+import type { LedgerEntries, StoredError } from '../store/types.ts';
 import { type Attempt, attemptRef, recordAttemptMetric } from './node-attempt.ts';
 import type { RunEndHandoff } from './run-end-handoff.ts';
 import { RunStoppedError, WorkerShutdownError } from './stop-reasons.ts';
@@ -61,7 +62,7 @@ export class AttemptRecorder {
       { durationMs: Math.round(performance.now() - attempt.startedAt), applied: result.applied },
       'node completed',
     );
-    await this.#afterCommit(attempt, result.prepared, result.finishedRun);
+    await this.#afterCommit(attempt, result.prepared, result);
     return { kind: 'completed' };
   }
 
@@ -134,11 +135,7 @@ export class AttemptRecorder {
         this.#deps.store.cancelAttempt({ ...ref, error: stored, ledger: ledger.entries }),
       );
       span.setAttribute(FlowtraceAttributes.NODE_STATUS, 'cancelled');
-      // The run ended while this attempt ran: its invoke_workflow may wait for this span (see RunTerminator).
-      this.#deps.runEnds.attemptStopped(span, data.runId, {
-        name: attempt.workflow.name,
-        version: attempt.workflow.version,
-      });
+      this.#offerRunSpan(attempt);
       this.#metric(attempt, 'cancelled', stored.code);
       logger.info({ reason: stored.code }, 'node stopped with its run');
       return { kind: 'failed', error: stored };
@@ -147,12 +144,13 @@ export class AttemptRecorder {
     const retryAfterMs = (error as { retryAfterMs?: number } | null)?.retryAfterMs;
     if (isRetryable(error) && claimed.attempt < claimed.maxAttempts) {
       const delayMs = backoffDelay(data.backoff, claimed.attempt, retryAfterMs);
-      const applied = await this.#deps.store.retryNode({
+      const { applied, runEnded } = await this.#deps.store.retryNode({
         ...ref,
         error: stored,
         ledger: ledger.entries,
         delayMs,
       });
+      if (runEnded) this.#offerRunSpan(attempt);
       span.addEvent(FlowtraceEvents.NODE_RETRIED, {
         [FlowtraceAttributes.NODE_ATTEMPT]: claimed.attempt,
         [semconv.ATTR_ERROR_TYPE]: stored.code,
@@ -174,7 +172,7 @@ export class AttemptRecorder {
     this.#metric(attempt, 'failed', stored.code);
     if (attempt.node.continueOnFailure) {
       const result = await this.#finish(attempt, 'failed', null, stored, ledger);
-      await this.#afterCommit(attempt, result.prepared, result.finishedRun);
+      await this.#afterCommit(attempt, result.prepared, result);
     } else {
       const result = await retryTransient(() =>
         this.#deps.store.failRun({ ...attemptRef(attempt), error: stored, ledger }),
@@ -182,7 +180,7 @@ export class AttemptRecorder {
       await this.#afterCommit(
         attempt,
         [],
-        result.finishedRun,
+        result,
         result.runningNodes > 0
           ? `stopped because node "${attempt.node.id}" failed the run (${stored.code})`
           : undefined,
@@ -213,11 +211,14 @@ export class AttemptRecorder {
     return { kind: 'failed', error: stored };
   }
 
-  /** Enqueues the successors a committed outcome made ready; hands a run it ended to `runEnds`. */
+  /**
+   * Enqueues the successors a committed outcome made ready; hands a run it ended to `runEnds`, or offers to
+   * record the run's span when the run had already ended (the attempt ran on without noticing its stop).
+   */
   async #afterCommit(
     attempt: Attempt,
     prepared: PreparedDispatch[],
-    finishedRun: FinishedRun | null,
+    { finishedRun, runEnded }: Pick<AttemptOutcome, 'finishedRun' | 'runEnded'>,
     stopOthers?: string,
   ): Promise<void> {
     this.#deps.onCommitted?.(
@@ -239,7 +240,18 @@ export class AttemptRecorder {
         workflow: { name: attempt.workflow.name, version: attempt.workflow.version },
         ...(stopOthers === undefined ? {} : { stopOthers }),
       });
-    }
+    } else if (runEnded) this.#offerRunSpan(attempt);
+  }
+
+  /**
+   * The run ended while this attempt ran: its `invoke_workflow` may be waiting for this attempt's span (see
+   * `DeferredRunSpans.runEndedWhileRunning`); this process offers to record it once the span has ended.
+   */
+  #offerRunSpan(attempt: Attempt): void {
+    this.#deps.runEnds.attemptStopped(attempt.span, attempt.data.runId, {
+      name: attempt.workflow.name,
+      version: attempt.workflow.version,
+    });
   }
 
   #metric(attempt: Attempt, outcome: NodeOutcomeLabel, errorType?: string): void {

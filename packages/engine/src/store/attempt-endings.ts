@@ -2,7 +2,13 @@ import type { Transaction } from '@flowtrace/db';
 import { attemptUsage } from '../events/attempt-usage.ts';
 import { FINISHED_RUN_COLUMNS, type FinishedRunRow, toFinishedRun } from './finished-run.ts';
 import { type EventRow, insertEvents, insertLedgerRows, lockRunForEvents } from './ledger-rows.ts';
-import { type AttemptOutcome, type NodeRef, nodeEvent, storableAttempt } from './node-events.ts';
+import {
+  type AttemptOutcome,
+  isEndedRunStatus,
+  type NodeRef,
+  nodeEvent,
+  storableAttempt,
+} from './node-events.ts';
 import type { FinishedRun, LedgerEntries, StoredError } from './types.ts';
 
 export interface FailRunOutcome extends AttemptOutcome {
@@ -21,18 +27,22 @@ export interface RetryNodeInput extends NodeRef {
   delayMs: number;
 }
 
+/** How `endRunningAttempt` went: whether it applied, and whether the run had already ended. */
+export type AttemptEnd = Pick<AttemptOutcome, 'applied' | 'runEnded'>;
+
 /**
  * Ends a failed attempt that does not fail its run, in `tx`: `queued` again for a retry (`node.retried`)
- * or `cancelled` with its run (`node.cancelled`). False when the attempt is no longer running.
+ * or `cancelled` with its run (`node.cancelled`). Not applied when the attempt is no longer running.
  */
 export async function endAttemptIn(
   tx: Transaction,
   input: NodeRef & { error: StoredError; ledger: LedgerEntries },
   status: 'queued' | 'cancelled',
   eventData: Record<string, unknown> = {},
-): Promise<boolean> {
+): Promise<AttemptEnd> {
   const { attempt, events } = storableAttempt(input);
-  if (!(await endRunningAttempt(tx, attempt, status))) return false;
+  const ended = await endRunningAttempt(tx, attempt, status);
+  if (!ended.applied) return ended;
   await insertEvents(tx, [
     ...events,
     nodeEvent(input, status === 'queued' ? 'node.retried' : 'node.cancelled', attempt.error, {
@@ -41,7 +51,7 @@ export async function endAttemptIn(
       usage: attemptUsage(attempt.ledger),
     }),
   ]);
-  return true;
+  return ended;
 }
 
 /**
@@ -50,8 +60,8 @@ export async function endAttemptIn(
  */
 export async function failRunIn(tx: Transaction, input: FailRunInput): Promise<FailRunOutcome> {
   const { attempt, events: sanitized } = storableAttempt(input);
-  if (!(await endRunningAttempt(tx, attempt, 'failed')))
-    return { applied: false, finishedRun: null, runningNodes: 0 };
+  const ended = await endRunningAttempt(tx, attempt, 'failed');
+  if (!ended.applied) return { ...ended, finishedRun: null, runningNodes: 0 };
   const events: EventRow[] = [
     ...sanitized,
     nodeEvent(input, 'node.failed', attempt.error, {
@@ -87,28 +97,29 @@ export async function failRunIn(tx: Transaction, input: FailRunInput): Promise<F
     );
   }
   await insertEvents(tx, events);
-  return { applied: true, finishedRun, runningNodes };
+  return { applied: true, runEnded: ended.runEnded, finishedRun, runningNodes };
 }
 
 /**
  * Ends the running attempt `input.attempt` with `status` and `input.error` (`queued`: back in the queue
  * for a retry, stamped `queued_at`; otherwise finished) and writes its ledger rows. False when the attempt
- * is no longer running (a stale delivery or a newer attempt), in which case nothing is written. Locks the
+ * is no longer running (a stale delivery or a newer attempt), in which case nothing is written. Says whether
+ * the run had already ended. Locks the
  * run's row first, the lock order of every writer of a run's events.
  */
 async function endRunningAttempt(
   tx: Transaction,
   input: NodeRef & { error: StoredError; ledger: LedgerEntries },
   status: 'queued' | 'cancelled' | 'failed',
-): Promise<boolean> {
+): Promise<AttemptEnd> {
   const stamp = status === 'queued' ? tx`queued_at = now()` : tx`finished_at = now()`;
-  await lockRunForEvents(tx, input.runId);
+  const runStatus = await lockRunForEvents(tx, input.runId);
   const updated = await tx`
     update node_runs set status = ${status}, error = ${tx.json(input.error as never)}, ${stamp}
     where run_id = ${input.runId} and node_id = ${input.nodeId}
       and status = ${input.fromStatus ?? 'running'} and attempt = ${input.attempt}
     returning node_id`;
-  if (updated.length === 0) return false;
+  if (updated.length === 0) return { applied: false, runEnded: false };
   await insertLedgerRows(tx, input, input.ledger);
-  return true;
+  return { applied: true, runEnded: isEndedRunStatus(runStatus) };
 }

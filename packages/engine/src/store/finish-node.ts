@@ -3,7 +3,7 @@ import type { TraceCarrier } from '@flowtrace/telemetry';
 import { attemptUsage } from '../events/attempt-usage.ts';
 import { type FinishedRunRow, toFinishedRun } from './finished-run.ts';
 import { agentStepRows, type EventRow, eventRows, modelCallRows } from './ledger-rows.ts';
-import { type AttemptOutcome, eventRef, type NodeRef, nodeEvent } from './node-events.ts';
+import { type AttemptOutcome, eventRef, isEndedRunStatus, type NodeRef, nodeEvent } from './node-events.ts';
 import { sanitizedEvent, toStorableOutcome } from './storable-outcome.ts';
 import type { JsonValue, LedgerEntries, ReadyNode, StoredError } from './types.ts';
 
@@ -148,7 +148,7 @@ export function finishStatement(sql: Sql, input: FinishNodeInput): (db: Sql) => 
         from run_update r where r.completed_now
         on conflict do nothing
       )
-      select exists (select 1 from node_update) as applied,
+      select exists (select 1 from node_update) as applied, (select status from run_lock) as run_status,
              (select row_to_json(r) from run_update r where r.completed_now) as finished,
              (select coalesce(jsonb_agg(jsonb_build_object(
                  'nodeId', s.node_id, 'type', s.type, 'predecessors', s.predecessors)), '[]'::jsonb)
@@ -158,6 +158,7 @@ export function finishStatement(sql: Sql, input: FinishNodeInput): (db: Sql) => 
       | null;
     return {
       applied: row?.applied === true,
+      runEnded: row?.applied === true && isEndedRunStatus(row?.run_status as string | null),
       finishedRun: finished
         ? toFinishedRun({
             ...finished,

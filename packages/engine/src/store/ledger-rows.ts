@@ -156,8 +156,9 @@ export function eventRows(events: readonly EventRow[]) {
  * before any node row (so that writers cannot deadlock) and keeps it until it commits, which makes the
  * `seq` numbers it assigns (`insertEvents`) commit in order.
  */
-export async function lockRunForEvents(tx: Transaction, runId: string): Promise<void> {
-  await tx`select 1 from runs where id = ${runId} for no key update`;
+export async function lockRunForEvents(tx: Transaction, runId: string): Promise<string | null> {
+  const [run] = await tx<{ status: string }[]>`select status from runs where id = ${runId} for no key update`;
+  return run?.status ?? null;
 }
 
 /**

@@ -22,7 +22,16 @@ export interface AttemptOutcome {
   /** False when the attempt was superseded (another attempt or a cancel got there first). */
   applied: boolean;
   finishedRun: FinishedRun | null;
+  /**
+   * The run had already ended when this outcome was written (applied): the attempt ran on without noticing
+   * its run's stop, so its worker offers to record the run's `invoke_workflow` as a stopped attempt would.
+   */
+  runEnded: boolean;
 }
+
+/** Whether a run status is a terminal one. */
+export const isEndedRunStatus = (status: string | null | undefined): boolean =>
+  status !== undefined && status !== null && status !== 'queued' && status !== 'running';
 
 /** The attempt with its error and ledger made storable, and the event reporting any repair. */
 export function storableAttempt<T extends NodeRef & { error: StoredError; ledger: LedgerEntries }>(

@@ -3,6 +3,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { announceCommitted, type RunEventNotifier } from '../events/run-event-channel.ts';
 import { withDbSpan } from '../tracing/db-span.ts';
 import {
+  type AttemptEnd,
   endAttemptIn,
   type FailRunInput,
   type FailRunOutcome,
@@ -77,7 +78,7 @@ export class NodeStateStore {
   /** Records an attempt stopped by its run's cancellation (or timeout): the node ends `cancelled`. */
   cancelAttempt(input: NodeRef & { error: StoredError; ledger: LedgerEntries }): Promise<boolean> {
     const write = withDbSpan(this.#tracer, 'cancel_node', () =>
-      transaction(this.#sql, (tx) => endAttemptIn(tx, input, 'cancelled')),
+      transaction(this.#sql, async (tx) => (await endAttemptIn(tx, input, 'cancelled')).applied),
     );
     return announceCommitted(this.#events, input.runId, write, (applied) => applied);
   }
@@ -93,11 +94,11 @@ export class NodeStateStore {
   }
 
   /** Records a failed attempt that will be retried: the node goes back to queued with the error. */
-  retryNode(input: RetryNodeInput): Promise<boolean> {
+  retryNode(input: RetryNodeInput): Promise<AttemptEnd> {
     const write = withDbSpan(this.#tracer, 'retry_node', () =>
       transaction(this.#sql, (tx) => endAttemptIn(tx, input, 'queued', { delayMs: input.delayMs })),
     );
-    return announceCommitted(this.#events, input.runId, write, (applied) => applied);
+    return announceCommitted(this.#events, input.runId, write, (ended) => ended.applied);
   }
 
   /**
