@@ -32,6 +32,12 @@ export interface FlowtraceClientOptions {
   fetch?: typeof fetch;
   /** Sent with every request (e.g. a `traceparent` to put runs in your trace). */
   headers?: Record<string, string>;
+  /**
+   * How many times a request answered 503 (the API's database or Redis unavailable, e.g. restarting) is
+   * made again, after the answer's `Retry-After` (at most 10 s): reads, `PUT`s, and submissions and replays
+   * that carry an `idempotencyKey`, which a retry cannot apply twice. Default 2; 0 turns retries off.
+   */
+  retries?: number;
 }
 
 export interface RequestOptions {
@@ -68,12 +74,14 @@ export class FlowtraceClient {
   readonly #apiKey: string;
   readonly #fetch: typeof fetch;
   readonly #headers: Record<string, string>;
+  readonly #retries: number;
 
   constructor(options: FlowtraceClientOptions) {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#apiKey = options.apiKey;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#headers = options.headers ?? {};
+    this.#retries = Math.max(0, options.retries ?? 2);
   }
 
   /** Registers a definition: a new version (`created`), or the latest one when it is unchanged. */
@@ -284,6 +292,29 @@ export class FlowtraceClient {
     body: unknown,
     options: RequestOptions,
   ): Promise<{ body: T; status: number; headers: Headers }> {
+    const retryable =
+      method === 'GET' ||
+      method === 'PUT' ||
+      (typeof body === 'object' && body !== null && 'idempotencyKey' in body && Boolean(body.idempotencyKey));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#jsonOnce<T>(method, path, body, options);
+      } catch (error) {
+        if (!retryable || attempt >= this.#retries || !(error instanceof ServerError) || error.status !== 503)
+          throw error;
+        options.signal?.throwIfAborted();
+        await sleep(error.retryAfterMs ?? 500, options.signal);
+        options.signal?.throwIfAborted();
+      }
+    }
+  }
+
+  async #jsonOnce<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options: RequestOptions,
+  ): Promise<{ body: T; status: number; headers: Headers }> {
     const response = await this.#fetch(`${this.#baseUrl}${path}`, {
       method,
       headers: {
@@ -302,12 +333,20 @@ export class FlowtraceClient {
       if (response.ok)
         throw new ServerError(response.status, { code: 'internal_error', message: 'invalid JSON' });
     }
-    if (!response.ok) throw apiError(response.status, parsed);
+    if (!response.ok) throw apiError(response.status, parsed, retryAfterMs(response.headers));
     return { body: parsed as T, status: response.status, headers: response.headers };
   }
 }
 
 const enc = encodeURIComponent;
+
+/** The `Retry-After` of an answer (seconds, or an HTTP date), in milliseconds, at most 10 s. */
+function retryAfterMs(headers: Headers): number | undefined {
+  const value = headers.get('retry-after');
+  if (value === null) return undefined;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.min(10_000, Math.max(0, seconds * 1000)) : undefined;
+}
 
 function isoOf(value: Date | string): string {
   return typeof value === 'string' ? value : value.toISOString();

@@ -10,14 +10,17 @@ export class FlowtraceApiError extends Error {
   readonly code: ApiErrorCode;
   readonly nodeId: string | undefined;
   readonly details: Record<string, unknown> | undefined;
+  /** The answer's `Retry-After`, in milliseconds (429 and 503 answers carry one). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(status: number, body: ApiErrorBody['error']) {
+  constructor(status: number, body: ApiErrorBody['error'], retryAfterMs?: number) {
     super(body.message);
     this.name = new.target.name;
     this.status = status;
     this.code = body.code as ApiErrorCode;
     this.nodeId = body.nodeId;
     this.details = body.details;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -47,18 +50,18 @@ export class FlowtraceTimeoutError extends Error {
 }
 
 /** The typed error for an API answer with a status of 400 or more. */
-export function apiError(status: number, body: unknown): FlowtraceApiError {
+export function apiError(status: number, body: unknown, retryAfterMs?: number): FlowtraceApiError {
   const error =
     body !== null && typeof body === 'object' && 'error' in body
       ? (body as ApiErrorBody).error
       : { code: status >= 500 ? 'internal_error' : 'invalid_request', message: `HTTP ${status}` };
-  if (status === 400) return new BadRequestError(status, error);
-  if (status === 401) return new UnauthorizedError(status, error);
-  if (status === 404) return new NotFoundError(status, error);
-  if (status === 409) return new ConflictError(status, error);
-  if (status === 429) return new RateLimitedError(status, error);
-  if (status >= 500) return new ServerError(status, error);
-  return new UnprocessableError(status, error);
+  if (status === 400) return new BadRequestError(status, error, retryAfterMs);
+  if (status === 401) return new UnauthorizedError(status, error, retryAfterMs);
+  if (status === 404) return new NotFoundError(status, error, retryAfterMs);
+  if (status === 409) return new ConflictError(status, error, retryAfterMs);
+  if (status === 429) return new RateLimitedError(status, error, retryAfterMs);
+  if (status >= 500) return new ServerError(status, error, retryAfterMs);
+  return new UnprocessableError(status, error, retryAfterMs);
 }
 
 /** Whether `error` is an API error, with this code when one is given (narrowing `code`). */

@@ -87,3 +87,34 @@ export function isConnectionLost(error: unknown): boolean {
   if (severity === 'FATAL' || severity === 'PANIC') return true;
   return typeof code === 'string' && CONNECTION_LOST_CODES.has(code);
 }
+
+/** Postgres error codes and Node socket errors that mean "the server is (re)starting or unreachable". */
+const TRANSIENT_CODES = new Set([
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+
+/**
+ * Whether `error` is one a retry can outlive: Postgres restarting or unreachable, a lost connection, a
+ * serialization failure or a deadlock.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && TRANSIENT_CODES.has(code);
+}

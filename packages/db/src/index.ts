@@ -3,6 +3,7 @@ export {
   type DatabaseHandle,
   type DatabaseOptions,
   isConnectionLost,
+  isTransientDatabaseError,
   type Sql,
 } from './client.ts';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded/embedded-postgres.ts';

@@ -46,6 +46,14 @@ describe('the API error format', () => {
     app.get('/boom', async () => {
       throw new Error('connect ECONNREFUSED postgres://admin:hunter2@db');
     });
+    app.get('/database-restarting', async () => {
+      // What postgres.js throws while Postgres restarts (admin_shutdown), with the query that failed.
+      throw Object.assign(new Error('terminating connection due to administrator command'), {
+        code: '57P01',
+        severity: 'FATAL',
+        query: 'select * from api_keys where secret = $1',
+      });
+    });
     app.get('/client-status/:status', async (request) => {
       const status = Number((request.params as { status: string }).status);
       throw Object.assign(new Error(`client error ${status}`), { statusCode: status });
@@ -84,6 +92,16 @@ describe('the API error format', () => {
       error: { code: 'internal_error', message: 'internal error; the request was not applied' },
     });
     expect(response.body).not.toMatch(/hunter2|ECONNREFUSED|at /);
+  });
+
+  it('answers a transient database failure with a 503 to retry, leaking nothing of it', async () => {
+    const response = await app.inject({ method: 'GET', url: '/database-restarting' });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    const error = errorOf(response);
+    expect(error.code).toBe('dependency_unavailable');
+    expect(error.message).toMatch(/database is unavailable or restarting; retry/);
+    expect(response.body).not.toMatch(/api_keys|administrator|57P01/);
   });
 
   it('answers schema violations with invalid_request naming the field', async () => {

@@ -1,3 +1,4 @@
+import { isTransientDatabaseError } from '@flowtrace/db';
 import { ERROR_CODES, type ErrorCode, isFlowtraceError } from '@flowtrace/workflow';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -106,6 +107,17 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       // Fastify's other client errors (bad URL, bad content length, …): a catalogue code and its status.
       return sendError(reply, codeForClientStatus(error.statusCode), error.message);
+    }
+    if (isTransientDatabaseError(error)) {
+      // Postgres restarting or unreachable, a lost connection, a deadlock: a retry can succeed. A write may
+      // have committed before its answer was lost, so a retried submission should carry its Idempotency-Key.
+      request.log.warn({ err: error }, 'request failed on a transient database error');
+      reply.header('retry-after', '1');
+      return sendError(
+        reply,
+        'dependency_unavailable',
+        'the database is unavailable or restarting; retry shortly (with the same Idempotency-Key for a submission)',
+      );
     }
     request.log.error({ err: error }, 'request failed');
     return sendError(reply, 'internal_error', 'internal error; the request was not applied');

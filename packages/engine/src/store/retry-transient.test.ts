@@ -1,36 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isRejectedValueError, isTransientDatabaseError, retryTransient } from './retry-transient.ts';
+import { isRejectedValueError, retryTransient } from './retry-transient.ts';
 
 const withCode = (code: unknown) => Object.assign(new Error(`error ${String(code)}`), { code });
 
 describe('database error classes', () => {
-  it('treats restarts, lost connections, serialization failures and deadlocks as transient', () => {
-    for (const code of [
-      '57P01',
-      '57P03',
-      '08006',
-      '40001',
-      '40P01',
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'CONNECTION_CLOSED',
-    ])
-      expect(isTransientDatabaseError(withCode(code)), code).toBe(true);
-  });
-
-  it('treats everything else as permanent, including values that are not errors', () => {
-    for (const value of [
-      withCode('23505'), // unique_violation
-      withCode('22P02'),
-      withCode(57),
-      new Error('no code'),
-      null,
-      undefined,
-      'ECONNRESET',
-    ])
-      expect(isTransientDatabaseError(value), String(value)).toBe(false);
-  });
-
   it('recognises values Postgres refused (data exceptions and program limits), and nothing else', () => {
     for (const code of ['22021', '22P05', '22003', '54001'])
       expect(isRejectedValueError(withCode(code)), code).toBe(true);

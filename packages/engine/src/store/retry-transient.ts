@@ -1,29 +1,4 @@
-/** Postgres error codes and Node socket errors that mean "the server is (re)starting or unreachable". */
-const TRANSIENT_CODES = new Set([
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now
-  '08000',
-  '08001',
-  '08003',
-  '08004',
-  '08006',
-  '40001', // serialization_failure
-  '40P01', // deadlock_detected
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  'CONNECT_TIMEOUT',
-]);
-
-export function isTransientDatabaseError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && TRANSIENT_CODES.has(code);
-}
+import { isTransientDatabaseError } from '@flowtrace/db';
 
 /**
  * Whether Postgres refused a value itself (SQLSTATE class 22, data exception: U+0000 in text, invalid
