@@ -17,7 +17,7 @@ describe('Postgres restart mid-run', () => {
 
   beforeAll(async () => {
     [pg, target] = await Promise.all([startPrivatePostgres(), startTargetServer()]);
-    target.on('GET', '/step', { delayMs: 300, body: { ok: true } });
+    target.on('GET', '/step', { delayMs: 20, body: { ok: true } });
     stack = await startLocalStack({
       dataDir: `/tmp/flowtrace-pg-restart-${process.pid}`,
       databaseUrl: pg.url.replace(/\/postgres$/, '/flowtrace'),
@@ -55,9 +55,10 @@ describe('Postgres restart mid-run', () => {
         },
       ],
     };
+    // Enough runs that claims, outcomes and transactions are in flight in every process when it restarts.
     const runIds: string[] = [];
-    for (let i = 0; i < 5; i++) runIds.push((await client.api('POST', '/v1/runs', { workflow })).body.runId);
-    await waitUntil(() => target.requests.length >= 3, 'runs under way');
+    for (let i = 0; i < 40; i++) runIds.push((await client.api('POST', '/v1/runs', { workflow })).body.runId);
+    await waitUntil(() => target.requests.length >= 10, 'runs under way');
     await pg.restart();
 
     for (const runId of runIds) {

@@ -27,5 +27,5 @@ export {
   workflows,
 } from './schema/core.ts';
 export { ragChunks, ragCollections, ragDocuments, unsizedVector } from './schema/vector.ts';
-export { type Transaction, transaction } from './transaction.ts';
+export { reserveConnection, type Transaction, transaction } from './transaction.ts';
 export { openVectorDatabase, type VectorDatabaseOptions } from './vector-database.ts';

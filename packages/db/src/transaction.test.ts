@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isConnectionLost } from './client.ts';
+import { createDatabase, isConnectionLost } from './client.ts';
 import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
-import { transaction } from './transaction.ts';
+import { reserveConnection, transaction } from './transaction.ts';
 
 /** A pool of one connection: a transaction that left its connection reserved or aborted blocks the next. */
 describe('transaction (real Postgres, a pool of one connection)', () => {
@@ -56,5 +56,28 @@ describe('transaction (real Postgres, a pool of one connection)', () => {
     expect(rows).toEqual([1]);
     await transaction(db.handle.sql, async (tx) => tx`insert into items (id) values (4)`);
     expect(await ids()).toEqual([1, 4]);
+  });
+
+  it('gives up on a reserve request postgres.js drops when the busy connection closes, and the pool recovers', async () => {
+    // A pool of one connection of its own: reserved, so the next reserve waits; then its backend goes.
+    const pool = createDatabase({ url: db.url, maxConnections: 1 });
+    try {
+      const first = await reserveConnection(pool.sql);
+      const [{ pid }] = (await first`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
+      const waiting = reserveConnection(pool.sql, 500).then(
+        () => 'reserved',
+        (error: { code?: string }) => error.code,
+      );
+      await db.handle.sql`select pg_terminate_backend(${pid})`;
+      // postgres.js hands the waiting request to the reconnection, which never serves it: without a bound
+      // the caller would wait forever.
+      expect(await waiting).toBe('CONNECT_TIMEOUT');
+      let rows: unknown;
+      for (let i = 0; i < 3 && rows === undefined; i++)
+        rows = await pool.sql`select 1 as one`.catch(() => undefined);
+      expect(rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -14,7 +14,7 @@ export type Transaction = postgres.ReservedSql;
  * which `retryTransient` treats as transient.
  */
 export async function transaction<T>(sql: Sql, fn: (tx: Transaction) => Promise<T>): Promise<T> {
-  const tx = await sql.reserve();
+  const tx = await reserveConnection(sql);
   let lost = false;
   try {
     await tx`begin`;
@@ -27,5 +27,39 @@ export async function transaction<T>(sql: Sql, fn: (tx: Transaction) => Promise<
     throw error;
   } finally {
     if (!lost) tx.release();
+  }
+}
+
+/**
+ * `sql.reserve()`, bounded in time. postgres.js 3.4 can drop a waiting reserve request for good: when a
+ * connection closes while the request waits (Postgres restarting), the request becomes the first query of
+ * the reconnection, which serves only ordinary queries, so the caller would wait forever. Past `timeoutMs`
+ * this throws a transient `CONNECT_TIMEOUT` error (callers retry, or make their writes another way), and a
+ * connection that arrives later is released at once.
+ */
+export async function reserveConnection(sql: Sql, timeoutMs = 10_000): Promise<Transaction> {
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  const reserving = sql.reserve();
+  reserving.then(
+    (connection) => {
+      if (timedOut) connection.release();
+    },
+    () => {},
+  );
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(
+        Object.assign(new Error(`no database connection could be reserved within ${timeoutMs} ms`), {
+          code: 'CONNECT_TIMEOUT',
+        }),
+      );
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([reserving, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,4 +1,4 @@
-import { isConnectionLost, type Sql } from '@flowtrace/db';
+import { isConnectionLost, reserveConnection, type Sql } from '@flowtrace/db';
 import { recordSpanError, semconv } from '@flowtrace/telemetry';
 import { type Context, context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
 
@@ -128,9 +128,10 @@ export class WriteBatcher {
    * postgres.js still held back for it are neither sent nor settled. Nothing more is sent on it, and it is
    * not released: postgres.js has already put it back in its pool to reconnect, and a rollback or a release
    * would write to its dead socket, an uncaught exception that ends the process (porsager/postgres#1208).
+   * The reservation itself is bounded (`reserveConnection`): postgres.js can drop a waiting one.
    */
   async #transaction(batch: readonly PendingWrite[]): Promise<PromiseSettledResult<unknown>[]> {
-    const connection = await this.#sql.reserve();
+    const connection = await reserveConnection(this.#sql);
     let lost: { error: unknown } | undefined;
     const watch = <T>(statement: Promise<T>): Promise<T> =>
       statement.catch((error: unknown) => {
