@@ -11,7 +11,8 @@ export type Transaction = postgres.ReservedSql;
  * that no longer exists, an exception thrown outside any promise that ends the process
  * (porsager/postgres#1208). Here a transaction whose connection is lost sends nothing more on it and does
  * not release it (postgres.js has already put it back in its pool, to reconnect), and rethrows the loss,
- * which `retryTransient` treats as transient.
+ * which `retryTransient` treats as transient. `fn` runs its statements on `tx` only: an error from another
+ * connection that says it was lost would be taken for this one's.
  */
 export async function transaction<T>(sql: Sql, fn: (tx: Transaction) => Promise<T>): Promise<T> {
   const tx = await reserveConnection(sql);
