@@ -23,7 +23,7 @@ interface HeldRow {
  * several runs never waits on one of them in a cycle.
  */
 async function lockRuns(tx: Transaction, jobs: readonly NodeJob[]): Promise<void> {
-  const runIds = [...new Set(jobs.map((j) => j.data.runId))].sort();
+  const runIds = [...new Set(jobs.map((j) => j.data.runId))];
   await tx`select id from runs where id = any(${runIds}::uuid[]) order by id for no key update`;
 }
 
